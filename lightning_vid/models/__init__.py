@@ -1,0 +1,55 @@
+"""Models: a timm ResNet trunk with injected temporal blocks and the TSN head."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from torch import nn
+
+from lightning_vid.models import zoo  # noqa: F401  (registers the architectures)
+from lightning_vid.models.folding import fold_time, unfold_time
+from lightning_vid.models.recognizer import Recognizer
+from lightning_vid.models.registry import get_builder, list_models
+from lightning_vid.models.trunk import Pretrained
+
+__all__ = ["Recognizer", "build_model", "fold_time", "list_models", "unfold_time"]
+
+
+def build_model(
+    arch: str,
+    num_classes: int,
+    num_segments: int = 8,
+    backbone: Optional[str] = None,
+    pretrained: Pretrained = False,
+    input_size: int = 224,
+    **kwargs: Any,
+) -> nn.Module:
+    """Build a video recognizer.
+
+    Args:
+        arch: one of :func:`list_models` (``tsn``, ``tsm``, ...).
+        num_classes: K.
+        num_segments: T.
+        backbone: a timm ResNet-family name; ``None`` picks the paper's default.
+        pretrained: ``False``, ``True`` (timm's hub) or a local 2D weights file.
+        input_size: the square frame size the model will see (used by TRM's cTRM).
+        **kwargs: options of the architecture and its temporal module.
+
+    Returns:
+        An ``nn.Module`` with ``num_segments`` and ``frames_per_segment`` attributes mapping
+        ``(B, num_segments*frames_per_segment, 3, H, W)`` to logits ``(B, num_classes)``.
+
+    >>> import torch
+    >>> m = build_model("tsm", num_classes=5, num_segments=4, backbone="resnet18")
+    >>> m(torch.randn(2, 4, 3, 32, 32)).shape
+    torch.Size([2, 5])
+    """
+    builder = get_builder(arch)
+    return builder(
+        num_classes=num_classes,
+        num_segments=num_segments,
+        backbone=backbone,
+        pretrained=pretrained,
+        input_size=input_size,
+        **kwargs,
+    )
