@@ -6,7 +6,7 @@ from typing import Callable
 
 from torch import nn
 
-Builder = Callable[..., nn.Module]
+Builder = Callable[..., nn.Module]  # a Recognizer subclass (or any callable building one)
 _BUILDERS: dict[str, Builder] = {}
 
 

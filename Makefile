@@ -1,0 +1,36 @@
+# The README's commands. Everything runs inside .venv, created on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PINS   ?= requirements/pins.txt
+DATA   ?= data/synthetic
+export WANDB_MODE ?= offline
+export WANDB_SILENT ?= true
+export PIP_DISABLE_PIP_VERSION_CHECK = 1
+
+.PHONY: setup demo test bench figures clean
+
+setup: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml $(PINS)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -r $(PINS) 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/pip install -q -c $(PINS) -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import lightning_vid, torch, torchvision, av, timm, lightning"
+	touch $(STAMP)
+
+demo: setup  ## generate the synthetic benchmark, train and test TSN and TSM, print the table
+	$(BIN)/python scripts/demo.py --data $(DATA)
+
+test: setup  ## the test suite
+	$(BIN)/python -m pytest -q
+
+bench: setup  ## every architecture on the synthetic benchmark, side by side
+	$(BIN)/python scripts/demo.py --data $(DATA) --arch tsn tsm tam tea trm tdn tcm --out runs/bench.md
+
+figures: setup  ## parameters and GMACs beside the papers' figures
+	$(BIN)/python scripts/model_figures.py
+
+clean:
+	rm -rf runs $(DATA)

@@ -1,0 +1,69 @@
+"""The ``lightning-vid`` command: LightningCLI over :class:`VideoClassifier` and the data modules.
+
+``lightning-vid fit|validate|test|predict --config lightning_vid/configs/<name>.yaml``.
+Each shared value lives once, in the data section, and is linked to the model:
+``num_classes`` (from the class-name file), ``num_segments`` and ``frames_per_segment``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
+from lightning.pytorch.loggers import WandbLogger
+
+from lightning_vid.system import VideoClassifier
+
+
+class SaveRunConfig(SaveConfigCallback):
+    """Saves the resolved config once per run, inside that run's own folder.
+
+    With W&B the file goes into the run's ``files`` folder (uploaded by ``wandb sync``); with
+    TensorBoard or CSV loggers into their versioned ``log_dir``. A second run therefore never
+    overwrites or collides with the first one's config.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["save_to_log_dir"] = False
+        super().__init__(*args, **kwargs)
+
+    def save_config(self, trainer, pl_module, stage: str) -> None:
+        logger = trainer.logger
+        if isinstance(logger, WandbLogger):
+            run_dir = logger.experiment.dir
+        elif logger is not None and getattr(logger, "log_dir", None):
+            run_dir = logger.log_dir
+        else:
+            run_dir = trainer.default_root_dir
+        os.makedirs(run_dir, exist_ok=True)
+        path = os.path.join(run_dir, self.config_filename)
+        self.parser.save(self.config, path, skip_none=False, overwrite=True,
+                         multifile=self.multifile)
+
+
+class VideoCLI(LightningCLI):
+    """LightningCLI with the data -> model links of DESIGN.md."""
+
+    def add_arguments_to_parser(self, parser) -> None:
+        parser.link_arguments("data.num_classes", "model.model.init_args.num_classes",
+                              apply_on="instantiate")
+        parser.link_arguments("data.num_segments", "model.model.init_args.num_segments")
+        parser.link_arguments("data.frames_per_segment", "model.frames_per_segment")
+
+
+def cli_main(args: Optional[list[str]] = None) -> VideoCLI:
+    """Entry point of ``lightning-vid``; ``args`` replaces ``sys.argv[1:]`` (notebooks, tests)."""
+    os.environ.setdefault("WANDB_MODE", "offline")
+    return VideoCLI(
+        VideoClassifier,
+        subclass_mode_data=True,
+        save_config_callback=SaveRunConfig,
+        parser_kwargs={"allow_abbrev": False},  # "--trainer.max_epoch" is a typo, not a prefix
+        args=args,
+        auto_configure_optimizers=False,
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    cli_main()
