@@ -1,0 +1,408 @@
+"""Frame-accurate video decoding with PyAV: the only module of the project that imports ``av``.
+
+Frames are addressed by their 0-based position in presentation order, i.e. the order in which
+a sequential decode from the start of the file returns them. The approach:
+
+1. **Index by demuxing.** One pass over the video stream's packets (demuxing reads the bytes
+   but decodes nothing, so it costs milliseconds) collects each packet's ``pts`` and keyframe
+   flag. Empty packets and packets the container marks as discarded (mp4 edit lists) are
+   skipped, because the decoder emits no frame for them. Sorting the ``pts`` gives
+   presentation order, so frame ``i`` has ``pts == sorted_pts[i]``. The index is kept in a
+   per-process LRU cache keyed by (path, modification time, size); on a miss it is built from
+   the container that :func:`read_frames` opened anyway, then the decoder seeks back.
+2. **Count = index length.** :func:`count_frames` returns the number of packets in that index,
+   never the container header (``stream.frames`` is absent in webm/mkv and wrong for truncated
+   files). The count is exact for every file whose packets each hold one frame, which is what
+   the muxers of mp4, mkv/webm and avi (without packed B-frames) write.
+3. **Seek to a keyframe, decode forward.** The wanted indices are made unique and sorted and
+   grouped by the last keyframe (in presentation order) at or before them. Each group is one
+   run: seek by ``pts`` to that keyframe (``backward=True, any_frame=False``), decode forward
+   until the group's last frame, and convert to RGB only the frames that are kept. Frames in
+   the same GOP therefore share one seek, and a first run from frame 0 needs no seek when the
+   index came from the cache. The decoded frames are finally scattered to the requested order (repeats
+   included).
+4. **Safety nets.** If a seek lands after a wanted frame (some demuxers search their index by
+   ``dts``), the run is retried from earlier keyframes and finally from the first one. If some
+   packet has no ``pts`` or two packets share one, the index cannot map positions to
+   timestamps, and the file is decoded sequentially from the start instead (slow but exact).
+
+Errors: a missing file raises :class:`FileNotFoundError`; any other problem (no video stream,
+zero frames, unreadable or corrupt data, an index out of range, negative indices included)
+raises :class:`VideoDecodeError`, a :class:`RuntimeError` whose message names the file, so a
+dataset can catch it and skip the sample.
+
+The container is opened per call and closed in ``finally``, which is safe in DataLoader workers;
+the decoder uses one thread (``DECODER_THREADS``) because the workers already run in parallel.
+
+:func:`write_video` writes test and synthetic videos (libx264 lossless by default; mpeg4 for
+``.avi``; VP9 or VP8 for ``.webm``).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Mapping, Optional, Sequence, Union
+
+import av
+import numpy as np
+import torch
+
+__all__ = ["VideoDecodeError", "clear_index_cache", "count_frames", "read_frames", "write_video"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+IndexLike = Union[Sequence[int], np.ndarray, torch.Tensor]
+
+#: Decoder threads per call; DataLoader workers parallelise across videos.
+DECODER_THREADS = 1
+#: Earlier keyframes tried after a seek overshoots, before decoding from the first keyframe.
+_SEEK_RETRIES = 2
+_INDEX_CACHE_SIZE = 512
+_INDEX_CACHE: "OrderedDict[tuple[str, int, int], _FrameIndex]" = OrderedDict()  # LRU per process
+_CACHE_LOCK = threading.Lock()
+
+
+class VideoDecodeError(RuntimeError):
+    """A video that exists but cannot give the requested frames.
+
+    Args:
+        path: the video file.
+        reason: what went wrong, in words.
+    """
+
+    def __init__(self, path: PathLike, reason: str) -> None:
+        self.path = os.fspath(path)
+        self.reason = reason
+        super().__init__(f"cannot decode video {self.path!r}: {reason}")
+
+    def __reduce__(self) -> tuple:  # picklable across DataLoader worker processes
+        return type(self), (self.path, self.reason)
+
+
+@dataclass(frozen=True)
+class _FrameIndex:
+    """Per-file index: ``pts[i]`` is frame i's timestamp, ``keys`` the keyframes' positions."""
+
+    count: int
+    pts: Optional[np.ndarray]  # (count,) sorted; None when frames cannot be mapped to pts
+    keys: np.ndarray  # sorted positions (into pts) of keyframe packets
+
+
+# --------------------------------------------------------------------------------------------
+# opening and indexing
+# --------------------------------------------------------------------------------------------
+
+
+def _open(path: PathLike) -> Any:
+    """Open ``path`` for reading, with the project's error types."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(errno.ENOENT, "video file not found", os.fspath(path))
+    try:
+        return av.open(os.fspath(path), mode="r")
+    except (av.FFmpegError, UnicodeDecodeError) as err:
+        raise VideoDecodeError(path, f"cannot open container ({err})") from err
+
+
+def _video_stream(container: Any, path: PathLike) -> Any:
+    """The first video stream of ``container``, set up for single-threaded decoding."""
+    if not container.streams.video:
+        raise VideoDecodeError(path, "no video stream")
+    stream = container.streams.video[0]
+    stream.codec_context.thread_count = DECODER_THREADS
+    return stream
+
+
+def _build_index(container: Any, stream: Any) -> _FrameIndex:
+    """Demux (without decoding) the video packets and index them by ``pts``."""
+    pts, keys = [], []
+    for packet in container.demux(stream):
+        if packet.size == 0 or packet.is_discard:
+            continue  # the flush packet at EOF, or a frame the decoder will drop
+        pts.append(packet.pts)
+        keys.append(bool(packet.is_keyframe))
+    count = len(pts)
+    if count == 0 or any(p is None for p in pts) or len(set(pts)) != count:
+        return _FrameIndex(count=count, pts=None, keys=np.zeros(0, dtype=np.int64))
+    order = np.argsort(np.asarray(pts, dtype=np.int64), kind="stable")
+    sorted_pts = np.asarray(pts, dtype=np.int64)[order]
+    keys_pos = np.flatnonzero(np.asarray(keys, dtype=bool)[order])
+    sorted_pts.flags.writeable = False
+    keys_pos.flags.writeable = False
+    return _FrameIndex(count=count, pts=sorted_pts, keys=keys_pos)
+
+
+def _index_key(path: PathLike) -> tuple[str, int, int]:
+    """Cache key ``(absolute path, mtime_ns, size)``: a rewritten file gets a new index."""
+    path = os.path.abspath(os.fspath(path))
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, "video file not found", path) from None
+    return path, stat.st_mtime_ns, stat.st_size
+
+
+def _index_for(key: tuple[str, int, int], path: PathLike, container: Any,
+               stream: Any) -> tuple[_FrameIndex, bool]:
+    """The cached index for ``key``, else one built by demuxing ``container`` (and cached).
+
+    Returns ``(index, untouched)``; ``untouched`` is False when ``container`` was demuxed.
+    """
+    with _CACHE_LOCK:
+        index = _INDEX_CACHE.get(key)
+        if index is not None:
+            _INDEX_CACHE.move_to_end(key)
+            return index, True
+    try:
+        index = _build_index(container, stream)
+    except av.FFmpegError as err:
+        raise VideoDecodeError(path, f"demuxing failed ({err})") from err
+    if index.count == 0:
+        raise VideoDecodeError(path, "the video stream has no frames")
+    with _CACHE_LOCK:
+        _INDEX_CACHE[key] = index
+        while len(_INDEX_CACHE) > _INDEX_CACHE_SIZE:
+            _INDEX_CACHE.popitem(last=False)
+    return index, False
+
+
+def clear_index_cache() -> None:
+    """Forget every cached frame index (they are also refreshed when a file changes)."""
+    with _CACHE_LOCK:
+        _INDEX_CACHE.clear()
+
+
+def count_frames(path: PathLike) -> int:
+    """Number of frames :func:`read_frames` can return for ``path``.
+
+    Counted as the non-empty, non-discarded video packets found by demuxing the file (cheap:
+    nothing is decoded; cached per process), not read from the header.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        VideoDecodeError: no video stream, zero frames, or an unreadable container.
+    """
+    key = _index_key(path)
+    with _CACHE_LOCK:
+        if key in _INDEX_CACHE:
+            return _INDEX_CACHE[key].count
+    container = _open(path)
+    try:
+        return _index_for(key, path, container, _video_stream(container, path))[0].count
+    finally:
+        container.close()
+
+
+# --------------------------------------------------------------------------------------------
+# decoding
+# --------------------------------------------------------------------------------------------
+
+
+def _as_indices(indices: IndexLike, path: PathLike, count: int) -> np.ndarray:
+    """``indices`` as a 1-D int64 array, each checked to be in ``[0, count)``."""
+    array = indices.detach().cpu().numpy() if torch.is_tensor(indices) else np.asarray(indices)
+    array = array.reshape(-1) if array.ndim == 0 else array
+    if array.ndim != 1 or not (array.size == 0 or np.issubdtype(array.dtype, np.integer)):
+        raise TypeError(f"indices must be a 1-D sequence of integers, got {array.dtype}")
+    array = array.astype(np.int64)
+    bad = array[(array < 0) | (array >= count)]
+    if bad.size:
+        raise VideoDecodeError(path, f"frame index {int(bad[0])} out of range [0, {count})")
+    return array
+
+
+def _runs(index: _FrameIndex, wanted: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """Group sorted unique positions by the keyframe run they belong to.
+
+    Returns ``(k, positions)`` pairs where ``k`` indexes ``index.keys`` (-1: before any keyframe).
+    """
+    key_of = np.searchsorted(index.keys, wanted, side="right") - 1
+    starts = np.flatnonzero(np.diff(key_of, prepend=-2))
+    return [(int(key_of[s]), wanted[s:e]) for s, e in zip(starts, [*starts[1:], len(wanted)])]
+
+
+def _decode_targets(container: Any, stream: Any,
+                    targets: np.ndarray) -> Optional[dict[int, np.ndarray]]:
+    """Decode forward from the current position; RGB arrays of the frames whose pts are in
+    ``targets`` (sorted). ``None`` when a target was passed without being seen (overshoot)."""
+    found, todo = {}, iter(targets.tolist())
+    target = next(todo)
+    for frame in container.decode(stream):
+        if frame.pts is None or frame.pts < target:
+            continue  # before the wanted frame (or a leading frame of an open GOP)
+        if frame.pts > target:
+            return None
+        found[target] = frame.to_ndarray(format="rgb24")
+        target = next(todo, None)
+        if target is None:
+            return found
+    return None
+
+
+def _seek_plan(index: _FrameIndex, key: int) -> list[int]:
+    """Positions to start decoding from for keyframe run ``key``, best first: the run's
+    keyframe, up to ``_SEEK_RETRIES`` earlier keyframes, then frame 0."""
+    plan = [int(index.keys[k]) for k in range(key, max(key - _SEEK_RETRIES, 0) - 1, -1)]
+    return list(dict.fromkeys([*plan, 0]))
+
+
+def _decode_run(container: Any, stream: Any, index: _FrameIndex, key: int,
+                targets: np.ndarray, at_start: bool) -> dict[int, np.ndarray]:
+    """Frames with pts in ``targets`` (sorted): seek to keyframe run ``key`` and decode
+    forward, retrying from earlier positions if the seek landed after a target."""
+    for attempt, position in enumerate(_seek_plan(index, key)):
+        if not (at_start and attempt == 0 and position == 0):
+            container.seek(int(index.pts[position]), backward=True, any_frame=False,
+                           stream=stream)
+        found = _decode_targets(container, stream, targets)
+        if found is not None:
+            return found
+    return {}
+
+
+def _decode_indexed(container: Any, stream: Any, index: _FrameIndex, path: PathLike,
+                    wanted: np.ndarray, at_start: bool) -> list[np.ndarray]:
+    """RGB frames at the sorted unique positions ``wanted``, one seek per keyframe run;
+    ``at_start``: the container was not read yet, so a run from frame 0 needs no seek."""
+    arrays = []
+    for key, positions in _runs(index, wanted):
+        targets = index.pts[positions]
+        found = _decode_run(container, stream, index, key, targets, at_start)
+        at_start = False
+        missing = [int(p) for p, t in zip(positions, targets) if int(t) not in found]
+        if missing:
+            raise VideoDecodeError(path, f"frame {missing[0]} was not produced by the decoder")
+        arrays.extend(found[int(t)] for t in targets)
+    return arrays
+
+
+def _decode_sequential(container: Any, stream: Any, path: PathLike,
+                       wanted: np.ndarray) -> list[np.ndarray]:
+    """RGB frames at the sorted unique positions ``wanted`` by decoding from the start."""
+    arrays, todo = [], iter(wanted.tolist())
+    target = next(todo)
+    for position, frame in enumerate(container.decode(stream)):
+        if position == target:
+            arrays.append(frame.to_ndarray(format="rgb24"))
+            target = next(todo, None)
+            if target is None:
+                return arrays
+    raise VideoDecodeError(path, f"frame {target} was not produced by the decoder")
+
+
+def read_frames(path: PathLike, indices: IndexLike) -> torch.Tensor:
+    """Frames of ``path`` at 0-based presentation-order positions ``indices``.
+
+    Args:
+        path: a video file PyAV can read.
+        indices: 1-D integers in ``[0, count_frames(path))``, in any order, repeats allowed
+            (list, tuple, numpy array or tensor).
+
+    Returns:
+        uint8 tensor ``(len(indices), H, W, 3)``, RGB, in the order of ``indices``.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        VideoDecodeError: no video stream, zero frames, corrupt data or an index out of range.
+
+    Example:
+        >>> import tempfile, numpy as np
+        >>> video = np.zeros((6, 16, 16, 3), dtype=np.uint8)
+        >>> video[:] = (np.arange(6) * 40).reshape(6, 1, 1, 1)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     write_video(f"{tmp}/v.mp4", video)
+        ...     clip = read_frames(f"{tmp}/v.mp4", [5, 0, 5])
+        >>> tuple(clip.shape), clip[:, 8, 8, 0].tolist()
+        ((3, 16, 16, 3), [200, 0, 200])
+    """
+    key = _index_key(path)
+    container = _open(path)
+    try:
+        stream = _video_stream(container, path)
+        index, at_start = _index_for(key, path, container, stream)
+        unique, inverse = np.unique(_as_indices(indices, path, index.count), return_inverse=True)
+        if unique.size == 0:
+            return torch.empty((0, stream.height, stream.width, 3), dtype=torch.uint8)
+        if index.pts is not None:
+            arrays = _decode_indexed(container, stream, index, path, unique, at_start)
+        else:
+            if not at_start:  # demuxed to the end: reopen rather than trust a seek to 0
+                container.close()
+                container = _open(path)
+                stream = _video_stream(container, path)
+            arrays = _decode_sequential(container, stream, path, unique)
+        frames = np.stack(arrays)  # (U, H, W, 3), U = number of unique indices
+    except av.FFmpegError as err:
+        raise VideoDecodeError(path, f"decoding failed ({err})") from err
+    except ValueError as err:  # np.stack: frame size changed inside the stream
+        raise VideoDecodeError(path, f"frames of different sizes ({err})") from err
+    finally:
+        container.close()
+    return torch.from_numpy(frames[inverse.reshape(-1)])
+
+
+# --------------------------------------------------------------------------------------------
+# writing
+# --------------------------------------------------------------------------------------------
+
+_CODEC_BY_SUFFIX = {".avi": "mpeg4", ".webm": "libvpx-vp9"}
+_DEFAULT_OPTIONS: dict[str, dict[str, str]] = {
+    "libx264": {"crf": "0", "preset": "veryfast"},
+    "libx264rgb": {"crf": "0", "preset": "veryfast"},
+    "mpeg4": {"qmin": "1", "qmax": "2"},
+    "libvpx-vp9": {"lossless": "1", "deadline": "good", "cpu-used": "5"},
+    "libvpx": {"crf": "4", "b": "20M", "deadline": "realtime", "cpu-used": "8"},
+}
+_PIX_FMT = {"libx264rgb": "rgb24"}
+
+
+def _pick_codec(path: PathLike, codec: Optional[str]) -> str:
+    """``codec`` or the default for the file suffix; checks the av build has it."""
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if codec is None:
+        codec = _CODEC_BY_SUFFIX.get(suffix, "libx264")
+        if codec == "libvpx-vp9" and codec not in av.codecs_available:
+            codec = "libvpx"
+    if codec not in av.codecs_available:
+        raise ValueError(f"codec {codec!r} is not available in this PyAV build")
+    return codec
+
+
+def write_video(path: PathLike, frames: Union[np.ndarray, torch.Tensor],
+                fps: Union[int, float, Fraction] = 25, codec: Optional[str] = None,
+                options: Optional[Mapping[str, str]] = None) -> None:
+    """Write uint8 RGB ``frames`` ``(T, H, W, 3)`` to ``path`` with PyAV.
+
+    Args:
+        path: output file; its suffix picks the container.
+        frames: uint8 ``(T, H, W, 3)`` array or tensor.
+        fps: frame rate.
+        codec: encoder name; ``None`` picks ``mpeg4`` for ``.avi``, ``libvpx-vp9`` (else
+            ``libvpx``) for ``.webm`` and ``libx264`` otherwise.
+        options: encoder options merged over the codec's defaults, e.g. ``{"g": "250",
+            "bf": "2"}`` for long GOPs with B-frames. Defaults are near-lossless: x264
+            ``crf=0`` (lossless in YUV 4:2:0; ``libx264rgb`` is lossless in RGB), mpeg4 with
+            quantiser 1-2, lossless VP9, VP8 at high bit rate. Lossless x264 never uses
+            B-frames: pass ``crf`` > 0 (and ``"x264-params": "b-adapt=0"`` to force them).
+
+    Every codec but ``libx264rgb`` stores yuv420p, which needs even ``H`` and ``W``.
+    """
+    array = frames.detach().cpu().numpy() if torch.is_tensor(frames) else np.asarray(frames)
+    if array.dtype != np.uint8 or array.ndim != 4 or array.shape[-1] != 3:
+        raise ValueError(f"frames must be uint8 (T, H, W, 3), got {array.dtype} {array.shape}")
+    codec = _pick_codec(path, codec)
+    pix_fmt = _PIX_FMT.get(codec, "yuv420p")
+    height, width = array.shape[1:3]
+    if pix_fmt == "yuv420p" and (height % 2 or width % 2):
+        raise ValueError(f"{codec} writes yuv420p, which needs even H and W, got {height}x{width}")
+    with av.open(os.fspath(path), mode="w") as container:
+        stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        stream.options = {**_DEFAULT_OPTIONS.get(codec, {}), **(options or {})}
+        for image in array:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
