@@ -7,7 +7,8 @@ import torch
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# one thread: tiny models gain nothing from more, and parallel test runs share the cores
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)
