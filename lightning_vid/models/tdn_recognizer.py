@@ -65,6 +65,12 @@ class TDNRecognizer(Recognizer):
         frames_per_segment: L (odd, >= 3; 5 in the paper).
         dropout: before the fc.
         fusion_weights: (alpha, beta) of both fusions; ``None``: :func:`official_fusion_weights`.
+
+    >>> import torch
+    >>> from lightning_vid.models.trunk import create_trunk
+    >>> m = TDNRecognizer(create_trunk("resnet18"), num_classes=3, num_segments=2).eval()
+    >>> m(torch.randn(1, 2 * 5, 3, 32, 32)).shape, (m.alpha, m.beta)
+    (torch.Size([1, 3]), (0.75, 0.25))
     """
 
     def __init__(self, trunk: nn.Module, num_classes: int, num_segments: int, *,
