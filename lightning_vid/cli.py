@@ -41,6 +41,15 @@ class SaveRunConfig(SaveConfigCallback):
         self.parser.save(self.config, path, skip_none=False, overwrite=True,
                          multifile=self.multifile)
 
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
+        """Every checkpoint also keeps the config, the class count and the class names, so
+        :func:`lightning_vid.load_checkpoint` rebuilds the model from the file alone."""
+        checkpoint["lightning_vid"] = {
+            "config": self.parser.dump(self.config, skip_none=False, skip_link_targets=False),
+            "num_classes": getattr(pl_module.model, "num_classes", None),
+            "class_names": list(getattr(trainer.datamodule, "classes", None) or []) or None,
+        }
+
 
 class VideoCLI(LightningCLI):
     """LightningCLI with the data -> model links of DESIGN.md."""
@@ -48,8 +57,12 @@ class VideoCLI(LightningCLI):
     def add_arguments_to_parser(self, parser) -> None:
         parser.link_arguments("data.num_classes", "model.model.init_args.num_classes",
                               apply_on="instantiate")
-        parser.link_arguments("data.num_segments", "model.model.init_args.num_segments")
-        parser.link_arguments("data.frames_per_segment", "model.frames_per_segment")
+        # from the built data module: its num_segments / frames_per_segment may arrive through
+        # a subclass's **kwargs, which parse-time links do not follow
+        parser.link_arguments("data.num_segments", "model.model.init_args.num_segments",
+                              apply_on="instantiate")
+        parser.link_arguments("data.frames_per_segment", "model.frames_per_segment",
+                              apply_on="instantiate")
 
 
 def cli_main(args: Optional[list[str]] = None) -> VideoCLI:

@@ -3,19 +3,44 @@
 It receives an already-built model (``build_model``), cross-entropy, torchmetrics top-1,
 top-5 and mean class accuracy per split (``train/acc1``, ``val/acc5``, ``test/mean_class_acc``),
 and optimizer and scheduler callables injected from the config.
+
+Evaluation (validation, test, predict) scores whole videos. A batch of single views
+``(B, T*L, C, H, W)`` gives one clip per video; a multi-view batch ``(B, V, T*L, C, H, W)`` (the
+data module's ``test_protocol``, e.g. 10 clips x 3 crops) is run ``views_per_forward`` whole
+clips at a time (a chunk never splits a clip, so temporal modules see complete clips) and the
+V scores of a video are fused by ``eval_fusion``: the mean of the logits (TSM, TEA) or of the
+softmax (TDN, mmaction2). Metrics are video-level, and each video counts once: samples that
+stand in for an unreadable video (``skipped > 0``) and unlabelled ones are left out of the
+metrics (their number is logged as ``{split}/skipped``; ``{split}/videos`` counts the scored
+videos, summed over DDP ranks).
+
+Metric names stay ``test/acc1``, ``test/acc5``, ``test/mean_class_acc`` whatever the protocol;
+the protocol is recorded next to them: logged as the hyperparameter ``test/protocol`` (and
+``val/protocol``), e.g. ``"10x3 dense, 256px crops of short side 256, softmax avg"``, and
+printed with the numbers when testing ends. ``scripts/eval_protocols.py`` runs several protocols
+(tempo strides, sparse vs dense) and writes one table row per protocol.
+
+Training logs ``train/data_wait_ms``, the time from the end of one training step to the start
+of the next (waiting for the DataLoader, plus the host-to-device copy): near zero when compute
+is the bottleneck, large when loading is.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import time
+from typing import Any, Literal, Optional, Sequence
 
 import lightning as L
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
+
+from lightning_vid import optim
+from lightning_vid.optim import BNFreeze, FcLr5, Policy
 
 
 def _sgd(params: Any) -> torch.optim.Optimizer:
@@ -42,10 +67,32 @@ class VideoClassifier(L.LightningModule):
             ``num_segments`` and ``frames_per_segment`` attributes.
         frames_per_segment: what the data delivers (linked from the data module); must
             match the model's.
-        optimizer: a callable ``params -> Optimizer`` (default SGD, lr 0.01, momentum 0.9,
-            weight decay 5e-4).
-        lr_scheduler: an optional callable ``optimizer -> LRScheduler``, stepped per epoch.
+        optimizer: a callable ``param_groups -> Optimizer`` (default SGD, lr 0.01, momentum
+            0.9, weight decay 5e-4); its lr and weight decay are the base ones.
+        lr_scheduler: an optional callable ``optimizer -> LRScheduler``, stepped every
+            ``lr_interval``; :class:`lightning_vid.optim.WarmupSchedule` (warm-up, then
+            multistep or cosine) is always stepped per optimizer step.
         label_smoothing: cross-entropy label smoothing.
+        param_policy: the parameter groups (``lightning_vid.optim.param_groups``): ``tsn``
+            (biases lr x2, no weight decay on biases and BN), ``no_decay`` or ``uniform``.
+        fc_lr5: lr x5 / x10 for the weights / biases of ``classifier`` (the ``fc``) or of
+            ``all_linear`` layers, as the authors do when training from ImageNet; ``None``: no.
+        lr_interval: when a scheduler other than ``WarmupSchedule`` steps: ``epoch``, ``step``.
+        lr_reference_batch: scale every lr by ``global batch / lr_reference_batch`` (global
+            batch = data batch size x devices x nodes x ``accumulate_grad_batches``); ``None``
+            keeps the configured lr.
+        bn_freeze: ``partial`` (TSN's partial BN: every BN but the first frozen), ``all`` (every
+            BN frozen: fine-tuning on small datasets) or ``none``. Frozen BNs keep their running
+            statistics and affine parameters.
+        init_from: a checkpoint (``VideoClassifier`` or a model state dict) whose matching
+            weights initialise the model when fitting starts (``lightning_vid.models.weights``):
+            fine-tuning from Kinetics, or TRM's second stage from a TSN run.
+        init_skip: modules of the model not taken from ``init_from`` (``fc``: new classes).
+        channels_last: run the model in channels-last memory format.
+        compile: ``torch.compile`` the model (in place, checkpoints keep their keys).
+        eval_fusion: how the views of a multi-view evaluation are fused: mean of the
+            ``logits`` or of the ``softmax`` scores.
+        views_per_forward: clips per forward pass in multi-view evaluation (memory bound).
     """
 
     def __init__(
@@ -55,6 +102,17 @@ class VideoClassifier(L.LightningModule):
         optimizer: OptimizerCallable = _sgd,
         lr_scheduler: Optional[LRSchedulerCallable] = None,
         label_smoothing: float = 0.0,
+        param_policy: Policy = "uniform",
+        fc_lr5: FcLr5 = None,
+        lr_interval: Literal["epoch", "step"] = "epoch",
+        lr_reference_batch: Optional[int] = None,
+        bn_freeze: BNFreeze = "none",
+        init_from: Optional[str] = None,
+        init_skip: Sequence[str] = ("fc",),
+        channels_last: bool = False,
+        compile: bool = False,
+        eval_fusion: Literal["logits", "softmax"] = "logits",
+        views_per_forward: int = 8,
     ) -> None:
         super().__init__()
         if getattr(model, "frames_per_segment", 1) != frames_per_segment:
@@ -70,6 +128,30 @@ class VideoClassifier(L.LightningModule):
         self.train_metrics = split_metrics(k, "train/")
         self.val_metrics = split_metrics(k, "val/")
         self.test_metrics = split_metrics(k, "test/")
+        self._frozen_bn = optim.freeze_batchnorm(model, bn_freeze)
+        self.eval_protocols: dict[str, str] = {}  # split -> protocol in words (logged)
+        self._step_end: Optional[float] = None  # perf_counter at the end of the last train step
+
+    def setup(self, stage: str) -> None:
+        hp = self.hparams
+        if stage == "fit" and hp.init_from:
+            from lightning_vid.models.weights import load_weights
+
+            report = load_weights(self.model, hp.init_from, skip=tuple(hp.init_skip))
+            rank_zero_info(f"init_from {hp.init_from}: {len(report.loaded)} tensors loaded, "
+                           f"{len(report.skipped)} skipped ({', '.join(hp.init_skip) or '-'}), "
+                           f"{len(report.missing)} new, {len(report.unexpected)} unused")
+        if hp.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        if hp.compile and getattr(self.model, "_compiled_call_impl", None) is None:
+            self.model.compile()
+
+    def train(self, mode: bool = True) -> "VideoClassifier":
+        """``nn.Module.train``, keeping frozen BNs (``bn_freeze``) in eval mode."""
+        super().train(mode)
+        if mode:
+            optim.set_eval(self._frozen_bn)
+        return self
 
     def forward(self, clip: Tensor) -> Tensor:
         return self.model(clip)
@@ -85,15 +167,71 @@ class VideoClassifier(L.LightningModule):
                  reduce_fx="sum", batch_size=len(logits))
         return loss
 
+    def on_train_epoch_start(self) -> None:
+        self._step_end = time.perf_counter()
+
+    def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
+        if self._step_end is not None:  # time spent waiting for this batch
+            wait_ms = (time.perf_counter() - self._step_end) * 1e3
+            self.log("train/data_wait_ms", wait_ms, on_step=True, on_epoch=True,
+                     batch_size=len(batch["label"]))
+
+    def on_train_batch_end(self, outputs: Any, batch: dict, batch_idx: int) -> None:
+        self._step_end = time.perf_counter()
+
+    def video_logits(self, clip: Tensor) -> Tensor:
+        """Scores per video, ``(B, K)``: the logits of single views ``(B, T*L, C, H, W)``, or
+        for multi-view ``(B, V, T*L, C, H, W)`` the V views fused by ``eval_fusion`` (their
+        mean logits, or the log of their mean softmax), ``views_per_forward`` clips at a time."""
+        if clip.ndim == 5:
+            return self(clip)
+        b, v = clip.shape[:2]
+        views = clip.flatten(0, 1)  # (B, V, N, C, H, W) -> (B*V, N, C, H, W), whole clips
+        chunks = views.split(max(1, self.hparams.views_per_forward))
+        logits = torch.cat([self(chunk) for chunk in chunks]).view(b, v, -1)  # (B, V, K)
+        if self.hparams.eval_fusion == "softmax":
+            return logits.softmax(-1).mean(1).clamp_min(1e-12).log()
+        return logits.mean(1)
+
     def _eval_step(self, batch: dict, metrics: MetricCollection, split: str) -> None:
-        logits = self(batch["clip"])
-        loss = F.cross_entropy(logits, batch["label"])
-        metrics.update(logits, batch["label"])
-        n = len(logits)
-        self.log(f"{split}/loss", loss, batch_size=n, sync_dist=True)
-        self.log_dict(metrics, batch_size=n, prog_bar=split == "val")
+        scores, labels = self.video_logits(batch["clip"]), batch["label"]
+        counted = (batch["skipped"] == 0) & (labels >= 0)  # each readable video once
+        n = int(counted.sum())
+        if n:
+            metrics.update(scores[counted], labels[counted])
+        rows = counted if n else labels >= 0
+        if rows.any():
+            self.log(f"{split}/loss", F.cross_entropy(scores[rows], labels[rows]),
+                     batch_size=int(rows.sum()), sync_dist=True)
+        self.log_dict(metrics, batch_size=max(n, 1), prog_bar=split == "val")
+        size = len(labels)
         self.log(f"{split}/skipped", batch["skipped"].sum().float(), reduce_fx="sum",
-                 batch_size=n, sync_dist=True)
+                 batch_size=size, sync_dist=True)
+        self.log(f"{split}/videos", float(n), reduce_fx="sum", batch_size=size, sync_dist=True)
+
+    def _record_protocol(self, split: str) -> None:
+        """Log (once per change) the protocol of an evaluation split as ``{split}/protocol``."""
+        datamodule = self.trainer.datamodule if self._trainer is not None else None
+        describe = getattr(datamodule, "describe_protocol", None)
+        views = describe("validate" if split == "val" else split) if describe else "1 view"
+        text = f"{views}, {self.hparams.eval_fusion} avg"
+        if self.eval_protocols.get(split) != text:
+            self.eval_protocols[split] = text
+            for logger in self.loggers:
+                logger.log_hyperparams({f"{split}/protocol": text})
+
+    def on_validation_epoch_start(self) -> None:
+        self._record_protocol("val")
+
+    def on_test_epoch_start(self) -> None:
+        self._record_protocol("test")
+
+    def on_test_end(self) -> None:
+        numbers = {k: float(v) for k, v in self.trainer.callback_metrics.items()
+                   if k.startswith("test/")}
+        rank_zero_info(f"test [{self.eval_protocols.get('test')}]: "
+                       + ", ".join(f"{k}={v:.4f}" if v % 1 else f"{k}={v:.0f}"
+                                   for k, v in sorted(numbers.items())))
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         self._eval_step(batch, self.val_metrics, "val")
@@ -102,13 +240,38 @@ class VideoClassifier(L.LightningModule):
         self._eval_step(batch, self.test_metrics, "test")
 
     def predict_step(self, batch: dict, batch_idx: int) -> dict:
-        probs = self(batch["clip"]).softmax(-1)
+        probs = self.video_logits(batch["clip"]).softmax(-1)
         return {"index": batch["index"], "label": batch["label"], "probs": probs,
                 "pred": probs.argmax(-1)}
 
     def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer(self.parameters())
+        hp = self.hparams
+        groups = optim.param_groups(self.model, hp.param_policy, hp.fc_lr5)
+        optimizer = optim.apply_multipliers(self.optimizer(groups))
+        if hp.lr_reference_batch:
+            optim.scale_lr(optimizer, optim.linear_scaling_factor(
+                self.global_batch_size(), hp.lr_reference_batch))
         if self.lr_scheduler is None:
             return optimizer
+        scheduler, interval = self.lr_scheduler(optimizer), hp.lr_interval
+        if isinstance(scheduler, optim.WarmupSchedule):
+            scheduler.bind(self._steps_per_epoch(), self.trainer.max_epochs)
+            interval = "step"
         return {"optimizer": optimizer,
-                "lr_scheduler": {"scheduler": self.lr_scheduler(optimizer), "interval": "epoch"}}
+                "lr_scheduler": {"scheduler": scheduler, "interval": interval}}
+
+    def global_batch_size(self) -> int:
+        """Clips per optimizer step: data batch size x world size x accumulated batches."""
+        trainer = self.trainer
+        per_device = getattr(getattr(trainer.datamodule, "hparams", None), "batch_size", None)
+        per_device = per_device or getattr(trainer.datamodule, "batch_size", None)
+        if not per_device:
+            raise ValueError("lr_reference_batch needs a data module with a batch_size")
+        return optim.global_batch_size(int(per_device), trainer.world_size,
+                                       trainer.accumulate_grad_batches)
+
+    def _steps_per_epoch(self) -> int:
+        trainer = self.trainer
+        total = trainer.estimated_stepping_batches
+        epochs = trainer.max_epochs if trainer.max_epochs and trainer.max_epochs > 0 else 1
+        return max(1, int(total // epochs)) if total != float("inf") else 1

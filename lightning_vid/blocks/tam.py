@@ -35,7 +35,9 @@ Departures (the code is followed where it and the paper disagree, unless stated)
 - The code permutes to (1, B*C, T, H*W) and runs a grouped conv2d with groups = B*C. Here V
   and Theta fold into one location-sensitive kernel W (B, T, C, K), applied with K shifted
   multiply-adds in the (B, T, C, H, W) layout, backward written by hand: the same values,
-  no permute copies (first-order gradients only).
+  no permute copies (first-order gradients only). While traced (TorchScript, ONNX export:
+  ``lightning_vid/export.py``) the same sum runs out of place, without the autograd Function
+  (not serialisable) or ``unfold`` (not exportable with a dynamic batch).
 - Initialisation: PyTorch defaults as in the code (the paper is silent): not identity, the
   kernel starts near uniform and V near 0.5. Variants "tanet_r", "global", "local" are the
   paper's ablations; the code has none of them. No temporal stride.
@@ -68,6 +70,15 @@ def _shifted_mac(x: Tensor, weight: Tensor) -> Tensor:
         if s:
             y[:, lo:hi].addcmul_(w[:, lo:hi, :, k], x[:, lo + s : hi + s])
     return y
+
+
+def _shifted_sum(x: Tensor, weight: Tensor) -> Tensor:
+    """:func:`_shifted_mac` out of place (zero-padded frames), for TorchScript / ONNX export."""
+    k_size, num_frames = weight.shape[-1], x.shape[1]
+    pad = k_size // 2
+    xp = F.pad(x, (0, 0, 0, 0, 0, 0, pad, pad))  # (B, T + 2p, C, H, W)
+    w = weight[..., None, None]  # (B, T, C, K, 1, 1)
+    return sum(xp[:, k : k + num_frames] * w[:, :, :, k] for k in range(k_size))
 
 
 class _AdaptiveTemporalConv(torch.autograd.Function):
@@ -130,7 +141,14 @@ def temporal_adaptive(
         weight = theta * v[..., None]  # (B, T, C, K): V[t] Theta[k]
     else:  # V at the frame each tap reads: (B, T + 2p, C) unfolded to (B, T, C, K)
         pad = kernel.shape[-1] // 2
-        weight = theta * F.pad(v, (0, 0, pad, pad)).unfold(1, num_segments, 1).permute(0, 3, 2, 1)
+        vp = F.pad(v, (0, 0, pad, pad))  # (B, T + 2p, C)
+        if torch.jit.is_tracing():  # TorchScript / ONNX export: no unfold, the same values
+            taps = [vp[:, k : k + num_segments] for k in range(kernel.shape[-1])]
+            weight = theta * torch.stack(taps, dim=-1)  # (B, T, C, K)
+        else:
+            weight = theta * vp.unfold(1, num_segments, 1).permute(0, 3, 2, 1)
+    if torch.jit.is_tracing():  # export: out of place, no Python autograd Function
+        return _shifted_sum(x, weight.to(x.dtype)).view(nt, c, h, w)
     y = _AdaptiveTemporalConv.apply(x, weight.to(x.dtype))  # (B, T, C, H, W)
     return y.view(nt, c, h, w)  # (B*T, C, H, W)
 

@@ -44,6 +44,7 @@ Departures (the paper, the code, and what is implemented):
   fails there); nothing changes from 2 px up, so 224 px input is unaffected.
 - The temporal conv is a weighted sum of shifted views (same values as the code's permute +
   Conv1d, without the two copies); its weight keeps the code's Conv1d shape ``(C, 1, 3)``.
+  While traced (TorchScript / ONNX export, ``lightning_vid/export.py``) it runs out of place.
 - Convs are bias-free (the code's FBResNet biases are never loaded); the code's unused
   ``conv1_temp`` is not built. On BasicBlock trunks (not in the paper) the L-TDM follows act1,
   after the 3x3 conv1, as in Bottlenecks.

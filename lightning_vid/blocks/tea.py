@@ -42,7 +42,8 @@ option where it is cheap):
   stride of the block), as Res2Net and the code.
 - tconv is computed as per-channel multiply-adds of time-shifted slices of ``(B, T, C, H, W)``,
   not a Conv1d on ``(B*H*W, C, T)``: same values, no permutes; fvcore misses its MACs (0.074 G
-  for Res2Net-50 at 8 x 224^2).
+  for Res2Net-50 at 8 x 224^2). In place on slices when training; out of place (padded
+  frames) while traced, for TorchScript / ONNX export (``lightning_vid/export.py``).
 
 ResNet trunks (in neither paper nor code; ``models/zoo.py``): ME after conv1 -> bn1 -> act1
 (``after_conv1``; on a BasicBlock, after the first 3x3); MTA replaces conv2 (``replace_conv2``,
@@ -87,6 +88,9 @@ def temporal_conv(x: Tensor, weight: Tensor, num_segments: int) -> Tensor:
     nt, c, h, w = x.shape
     x5 = x.view(-1, num_segments, c, h, w)  # (B, T, C, H, W)
     w0, w1, w2 = weight.view(c, 3, 1, 1).unbind(1)  # each (C, 1, 1)
+    if torch.jit.is_tracing():  # TorchScript / ONNX export: out of place, the same values
+        xp = F.pad(x5, (0, 0, 0, 0, 0, 0, 1, 1))  # (B, T+2, C, H, W), zero frames at both ends
+        return (xp[:, :-2] * w0 + x5 * w1 + xp[:, 2:] * w2).view(nt, c, h, w)
     y = x5 * w1
     y[:, 1:].addcmul_(x5[:, :-1], w0)  # frames 1..T-1 from t-1 (frame 0 sees the zero pad)
     y[:, :-1].addcmul_(x5[:, 1:], w2)  # frames 0..T-2 from t+1

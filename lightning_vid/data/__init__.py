@@ -1,6 +1,13 @@
-"""Data side: annotation file -> records -> index sampler -> decoder -> clip transform -> batch."""
+"""Data side: annotation file -> records -> index sampler -> decoder -> clip transform -> batch.
 
-from lightning_vid.data.sampling import segment_indices
-from lightning_vid.data.video_io import count_frames, read_frames
+``read_frames`` and ``count_frames`` here read video files and frame folders alike (the one
+dispatch point, :mod:`lightning_vid.data.media`); the video-only versions are in
+:mod:`lightning_vid.data.video_io`, the frame-folder ones in :mod:`lightning_vid.data.frames_io`.
+"""
 
-__all__ = ["count_frames", "read_frames", "segment_indices"]
+from lightning_vid.data.media import MediaReader, check_media, count_frames, read_frames
+from lightning_vid.data.protocol import EvalProtocol
+from lightning_vid.data.sampling import ClipSampler, segment_indices
+
+__all__ = ["ClipSampler", "EvalProtocol", "MediaReader", "check_media", "count_frames",
+           "read_frames", "segment_indices"]

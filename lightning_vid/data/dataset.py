@@ -1,10 +1,16 @@
-"""The clip dataset: composes records, an index sampler, the decoder and a transform.
+"""The clip dataset: composes records, an index sampler, a frame reader and transforms.
 
-It holds no logic of its own beyond the composition and the bad-file policy: a video
-that is missing or cannot be decoded is skipped with a warning naming the file, and the
-sample is replaced deterministically by the next readable record (so DDP ranks stay in
-step); the number of records skipped to produce a sample travels with it as
-``sample["skipped"]`` so the training loop can count them per epoch across workers.
+It holds no logic of its own beyond the composition and the bad-file policy. A video or frame
+folder that is missing, cannot be decoded (truncated, zero frames, no video stream, corrupt or
+missing JPEGs, an unreadable folder) or takes longer than ``time_limit`` seconds is skipped
+with a warning naming the file, and the sample is replaced deterministically by the next
+readable record (so DDP ranks stay in step); the number of records skipped to produce a sample
+travels with it as ``sample["skipped"]`` so the training loop can count them per epoch across
+workers, and evaluation can leave replacements out of its metrics (every video counted once).
+Videos shorter than the clip are not errors: the samplers repeat frames.
+
+Samples hold one clip ``(T*L, C, H, W)`` or, for multi-view testing, all V views of a video
+``(V, T*L, C, H, W)``, depending on the sampler and transform it is given.
 """
 
 from __future__ import annotations
@@ -14,27 +20,35 @@ from typing import Callable, Optional, Sequence
 
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, DistributedSampler
 
 from lightning_vid.data.annotations import VideoRecord
+from lightning_vid.data.deadline import time_limit
+from lightning_vid.data.media import MediaReader
 from lightning_vid.data.sampling import segment_indices
-from lightning_vid.data.video_io import VideoDecodeError, count_frames, read_frames
+from lightning_vid.data.video_io import VideoDecodeError
 
-#: ``sampler(num_frames) -> 1-D index tensor`` of length T*L.
+#: ``sampler(num_frames) -> indices``: ``(T*L,)`` for one clip, ``(K, T*L)`` for K clips.
 IndexSampler = Callable[[int], Tensor]
+#: ``joint(clip, label) -> (clip, label)``, e.g. a flip that swaps left/right labels.
+JointTransform = Callable[[Tensor, int], "tuple[Tensor, int]"]
 
 
 class ClipDataset(Dataset):
     """Decoded, transformed clips with their labels.
 
     Args:
-        records: the videos and labels.
+        records: the videos (files or frame folders) and labels.
         sampler: maps a video's frame count to the indices to decode.
-        transform: maps a uint8 clip ``(T*L, C, H, W)`` to a float clip.
+        transform: maps uint8 ``(T*L, C, H, W)`` (or ``(K, T*L, C, H, W)``) to float.
         max_skips: how many following records to try before giving up on a sample.
+        reader: reads frames from video files and frame folders.
+        joint_transform: applied to ``(clip, label)`` after ``transform`` (label-aware flip).
+        time_limit: seconds allowed to read one video before it counts as unreadable
+            (``None``: no limit; effective in the main thread of a process, e.g. a worker).
 
-    Each item is a dict: ``clip`` float ``(T*L, C, H, W)``, ``label`` int, ``index`` (the
-    record actually used) and ``skipped`` (records skipped to produce it).
+    Each item is a dict: ``clip`` float, ``label`` int, ``index`` (the record actually used)
+    and ``skipped`` (records skipped to produce it).
     """
 
     def __init__(
@@ -43,6 +57,9 @@ class ClipDataset(Dataset):
         sampler: IndexSampler,
         transform: Optional[Callable[[Tensor], Tensor]] = None,
         max_skips: int = 16,
+        reader: Optional[MediaReader] = None,
+        joint_transform: Optional[JointTransform] = None,
+        time_limit: Optional[float] = None,
     ) -> None:
         if not records:
             raise ValueError("the dataset has no records")
@@ -50,27 +67,42 @@ class ClipDataset(Dataset):
         self.sampler = sampler
         self.transform = transform
         self.max_skips = max_skips
+        self.reader = reader or MediaReader()
+        self.joint_transform = joint_transform
+        self.time_limit = time_limit
 
     def __len__(self) -> int:
         return len(self.records)
 
     def load(self, record: VideoRecord) -> Tensor:
-        """Decode the sampled frames of one video: uint8 ``(T*L, C, H, W)``."""
-        indices = self.sampler(count_frames(record.path))
-        return read_frames(record.path, indices).permute(0, 3, 1, 2)  # (N,H,W,C)->(N,C,H,W)
+        """Decode the sampled frames of one video: uint8 ``(T*L, C, H, W)`` or
+        ``(K, T*L, C, H, W)``, following the sampler's index shape."""
+        count = record.num_frames
+        if count is None:
+            count = self.reader.count_frames(record.path)
+        elif count < 1:
+            raise VideoDecodeError(record.path, f"the list gives {count} frames")
+        indices = self.sampler(count)
+        frames = self.reader.read_frames(record.path, indices.reshape(-1), record.num_frames)
+        frames = frames.permute(0, 3, 1, 2)  # (M, H, W, C) -> (M, C, H, W)
+        return frames.reshape(*indices.shape, *frames.shape[1:])
 
     def __getitem__(self, index: int) -> dict:
         for skipped in range(min(self.max_skips, len(self)) + 1):
             i = (index + skipped) % len(self)
             record = self.records[i]
             try:
-                clip = self.load(record)
-            except (OSError, VideoDecodeError) as err:
+                with time_limit(self.time_limit, f"reading {record.path}"):
+                    clip = self.load(record)
+            except (OSError, VideoDecodeError) as err:  # TimeoutError is an OSError
                 warnings.warn(f"skipping unreadable video {record.path}: {err}", stacklevel=2)
                 continue
+            label = record.label
             if self.transform is not None:
                 clip = self.transform(clip)
-            return {"clip": clip, "label": record.label, "index": i, "skipped": skipped}
+            if self.joint_transform is not None:
+                clip, label = self.joint_transform(clip, label)
+            return {"clip": clip, "label": label, "index": i, "skipped": skipped}
         raise RuntimeError(
             f"{self.max_skips + 1} consecutive unreadable videos from {self.records[index].path}"
         )
@@ -80,7 +112,8 @@ class SegmentSampler:
     """TSN sparse sampling as an :data:`IndexSampler` (picklable for DataLoader workers).
 
     In training the offsets are random (torch's generator, seeded per worker by the
-    DataLoader); in evaluation they are the deterministic segment centres.
+    DataLoader); in evaluation they are the deterministic segment centres. (The other
+    protocols: :class:`~lightning_vid.data.sampling.ClipSampler`.)
     """
 
     def __init__(self, num_segments: int, frames_per_segment: int = 1, train: bool = False):
@@ -93,11 +126,33 @@ class SegmentSampler:
                                train=self.train)
 
 
+class EvalDistributedSampler(DistributedSampler):
+    """Evaluation under DDP: rank r reads samples r, r + R, r + 2R, ... in order.
+
+    Every sample is seen by exactly one rank and none twice; unlike ``DistributedSampler``
+    (and Lightning's default, which pads with repeats so all ranks get equal batches) the
+    ranks may differ by one sample. Safe for evaluation, where no gradients are synchronised.
+    """
+
+    def __init__(self, dataset: Dataset, num_replicas: int, rank: int) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=False)
+        self.total_size = len(dataset)
+        self.num_samples = len(range(rank, self.total_size, num_replicas))
+
+    def __iter__(self):
+        return iter(range(self.rank, self.total_size, self.num_replicas))
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
 def collate(samples: list[dict]) -> dict:
-    """Stack clips into ``(B, T*L, C, H, W)``; labels, indices and skip counts to tensors."""
+    """Stack clips into ``(B, T*L, C, H, W)`` (or ``(B, V, T*L, C, H, W)``); labels, indices
+    and skip counts to tensors."""
     return {
         "clip": torch.stack([s["clip"] for s in samples]),
         "label": torch.tensor([s["label"] for s in samples]),
         "index": torch.tensor([s["index"] for s in samples]),
         "skipped": torch.tensor([s["skipped"] for s in samples]),
     }
+

@@ -7,12 +7,16 @@ Group* transforms do. Output: float ``(N, C, h, w)``, ImageNet-normalised.
 
 - train: TSN multi-scale crop (:class:`MultiScaleCrop`), horizontal flip (switchable off
   for direction-sensitive datasets such as Something-Something), normalisation;
-- evaluation: resize of the short side to ``scale_size``, centre crop ``crop_size``.
+- evaluation: resize of the short side to ``scale_size``, centre crop ``crop_size``;
+- test views (:func:`views_transform`): 1, 3 or 10 fixed crops of every clip of a video,
+  ``(K, N, C, H, W)`` -> ``(K*V, N, C, h, w)``;
+- :class:`LabelAwareFlip`: the training flip for datasets with left/right classes, applied to
+  ``(clip, label)`` together (swap the label, or do not flip those classes).
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Literal, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -95,3 +99,99 @@ def eval_transform(crop_size: int = 224, scale_size: int = 256) -> v2.Compose:
     """Resize the short side to ``scale_size``, centre crop ``crop_size``, normalise."""
     return v2.Compose([v2.Resize(scale_size, antialias=True), v2.CenterCrop(crop_size),
                        normalize()])
+
+
+# --------------------------------------------------------------------------------------------
+# test views: fixed crops of one or many clips
+# --------------------------------------------------------------------------------------------
+
+Crops = Literal[1, 3, 10]
+
+
+def view_offsets(height: int, width: int, size: int, crops: Crops) -> list[tuple[int, int]]:
+    """(top, left) of the ``size`` x ``size`` test crops.
+
+    - 1: the centre (as ``v2.CenterCrop``);
+    - 3: start, centre and end of the longer side, centred on the shorter one (TSM's
+      GroupFullResSample, mmaction2's ThreeCrop), so at ``size`` = short side they cover the frame;
+    - 10: the four corners and the centre (TSN's oversampling; their flips are added by
+      :class:`CropViews`).
+
+    >>> view_offsets(256, 340, 256, 3), view_offsets(340, 256, 256, 3)
+    ([(0, 0), (0, 42), (0, 84)], [(0, 0), (42, 0), (84, 0)])
+    """
+    dy, dx = max(height - size, 0), max(width - size, 0)
+    centre = (int(round(dy / 2.0)), int(round(dx / 2.0)))
+    if crops == 1:
+        return [centre]
+    if crops == 3:
+        if width >= height:
+            return [(centre[0], x) for x in (0, centre[1], dx)]
+        return [(y, centre[1]) for y in (0, centre[0], dy)]
+    if crops == 10:
+        return [(0, 0), (0, dx), (dy, 0), (dy, dx), centre]
+    raise ValueError(f"crops must be 1, 3 or 10, got {crops}")
+
+
+class CropViews(nn.Module):
+    """Fixed test crops of every clip: ``(N, C, H, W)`` or ``(K, N, C, H, W)`` (K clips) ->
+    ``(K*V, N, C, size, size)``, V = ``crops``, clip-major (the V crops of clip 0 first).
+
+    >>> CropViews(32, 3)(torch.zeros(2, 8, 3, 40, 60)).shape
+    torch.Size([6, 8, 3, 32, 32])
+    """
+
+    def __init__(self, size: int, crops: Crops = 1) -> None:
+        super().__init__()
+        self.size, self.crops = size, crops
+
+    def forward(self, clips: Tensor) -> Tensor:
+        clips = clips[None] if clips.ndim == 4 else clips  # (K, N, C, H, W)
+        height, width = clips.shape[-2:]
+        views = [TF.crop(clips, top, left, self.size, self.size)
+                 for top, left in view_offsets(height, width, self.size, self.crops)]
+        if self.crops == 10:
+            views += [TF.horizontal_flip(view) for view in views]
+        return torch.stack(views, dim=1).flatten(0, 1)  # (K, V, N, C, s, s) -> (K*V, N, C, s, s)
+
+
+def views_transform(crop_size: int = 224, scale_size: int = 256, crops: Crops = 1) -> v2.Compose:
+    """Test views: resize the short side to ``scale_size``, take ``crops`` fixed crops of
+    ``crop_size`` from every clip, normalise. ``(K, N, C, H, W)`` -> ``(K*crops, N, C, s, s)``."""
+    return v2.Compose([v2.Resize(scale_size, antialias=True), CropViews(crop_size, crops),
+                       normalize()])
+
+
+# --------------------------------------------------------------------------------------------
+# horizontal flip that knows about left/right classes
+# --------------------------------------------------------------------------------------------
+
+Directional = Literal["flip", "swap_label", "no_flip"]
+
+
+class LabelAwareFlip:
+    """Random horizontal flip of a whole clip that keeps direction classes right.
+
+    Args:
+        pairs: class index -> its mirror class (both ways), e.g. from
+            :func:`~lightning_vid.data.annotations.left_right_pairs`.
+        policy: ``"flip"``: flip any clip, label unchanged; ``"swap_label"``: a flipped clip of
+            a paired class takes its partner's label (TAM, TDN, mmaction2 on SSv2);
+            ``"no_flip"``: never flip a clip of a paired class (TCM's selective flip).
+        p: flip probability.
+
+    Called as ``flip(clip, label) -> (clip, label)`` on ``(..., C, H, W)`` clips.
+    """
+
+    def __init__(self, pairs: Mapping[int, int], policy: Directional = "swap_label",
+                 p: float = 0.5) -> None:
+        self.pairs, self.policy, self.p = dict(pairs), policy, p
+
+    def __call__(self, clip: Tensor, label: int) -> tuple[Tensor, int]:
+        if self.policy == "no_flip" and label in self.pairs:
+            return clip, label
+        if float(torch.rand(())) >= self.p:
+            return clip, label
+        if self.policy == "swap_label":
+            label = self.pairs.get(label, label)
+        return TF.horizontal_flip(clip), label

@@ -11,8 +11,10 @@ from lightning_vid.models.folding import fold_time, unfold_time
 from lightning_vid.models.recognizer import Recognizer
 from lightning_vid.models.registry import get_builder, list_models
 from lightning_vid.models.trunk import Pretrained
+from lightning_vid.models.weights import load_weights
 
-__all__ = ["Recognizer", "build_model", "fold_time", "list_models", "unfold_time"]
+__all__ = ["Recognizer", "build_model", "fold_time", "list_models", "load_weights",
+           "unfold_time"]
 
 
 def build_model(

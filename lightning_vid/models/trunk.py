@@ -26,11 +26,16 @@ Pretrained = Union[bool, str, os.PathLike]
 def check_backbone(name: str) -> str:
     """Return ``name`` if timm knows it and it belongs to a ResNet family, else raise.
 
+    A pretrained tag picks the weights: ``resnet50.tv_in1k`` is the torchvision V1 ImageNet
+    weights every official repo used (timm's default ``resnet50`` is ``a1_in1k``).
+
     Raises:
         ValueError: naming the valid backbones.
     """
-    family = any(fnmatch.fnmatch(name, pattern) for pattern in BACKBONE_FAMILIES)
-    if not family or name not in timm.list_models():
+    base = name.split(".", 1)[0]
+    family = any(fnmatch.fnmatch(base, pattern) for pattern in BACKBONE_FAMILIES)
+    tagged = base == name or name in timm.list_pretrained(base + ".*")
+    if not family or base not in timm.list_models() or not tagged:
         raise ValueError(
             f"unknown backbone {name!r}; valid names: {', '.join(KNOWN_BACKBONES)}, "
             f"or any timm model matching {', '.join(BACKBONE_FAMILIES)}"

@@ -157,3 +157,160 @@ class TDN(TDNRecognizer):
                           temporal_conv=temporal_conv, fold_div=fold_div)
         super().__init__(trunk, num_classes, num_segments, frames_per_segment=frames_per_segment,
                          dropout=dropout, fusion_weights=fusion_weights)
+
+
+from typing import Literal  # noqa: E402  (TRM's typed options)
+
+from lightning_vid.blocks.trm import TemporalRelocation  # noqa: E402
+from lightning_vid.models.trunk import stages as trm_stages  # noqa: E402
+
+
+def conv1_input_sizes(trunk: nn.Module, input_size: int) -> dict[nn.Module, int]:
+    """The side of the map each residual block's conv1 sees for ``input_size``-squared frames.
+
+    timm's ResNet stem divides by 4 (stride-2 conv, stride-2 max-pool), then each block by its
+    largest conv stride; with padding k // 2 every stride-2 conv or pool rounds up.
+    """
+    size, sizes = -(-input_size // 4), {}
+    for stage in trm_stages(trunk):
+        for block in stage:
+            sizes[block.conv1] = size  # before the block's stride: 28 for layer3.0 at 224
+            stride = max(m.stride[0] for m in block.modules() if isinstance(m, nn.Conv2d))
+            size = -(-size // stride)
+    return sizes
+
+
+def add_temporal_relocation(
+    trunk: nn.Module, num_segments: int, input_size: int, **options: object
+) -> list[str]:
+    """Inject TRM before conv1 of every layer3/layer4 block, each built for its map size."""
+    sizes = conv1_input_sizes(trunk, input_size)
+    return inject_temporal(
+        trunk,
+        lambda c, conv1: TemporalRelocation(c, num_segments, feature_size=sizes[conv1], **options),
+        "before_conv1",
+        stages=(3, 4),
+    )
+
+
+@register_model("trm")
+class TRM(Recognizer):
+    """TRM: temporal relocation of the first C/8 channels, offsets predicted per pixel, before
+    conv1 of every layer3/layer4 block; cTRM (default) is built for ``input_size``."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        num_segments: int = 8,
+        backbone: Optional[str] = None,
+        pretrained: Pretrained = False,
+        input_size: int = 224,
+        dropout: float = 0.5,
+        variant: Literal["c", "s", "t"] = "c",
+        fold_div: int = 8,
+        temporal_kernel: int = 7,
+        channel_kernel: int = 3,
+        spatial_kernel: int = 3,
+        spatial_agnostic: bool = False,
+    ) -> None:
+        trunk = create_trunk(backbone or "resnet50", pretrained)
+        add_temporal_relocation(
+            trunk, num_segments, input_size, variant=variant, fold_div=fold_div,
+            temporal_kernel=temporal_kernel, channel_kernel=channel_kernel,
+            spatial_kernel=spatial_kernel, spatial_agnostic=spatial_agnostic,
+        )
+        super().__init__(trunk, num_classes, num_segments, dropout=dropout)
+
+
+from lightning_vid.blocks.tam import TAMVariant, TemporalAdaptiveModule  # noqa: E402
+
+
+def add_temporal_adaptive(trunk: nn.Module, num_segments: int, **options: object) -> list[str]:
+    """Inject TAM after conv1 -> bn1 -> act1 of every block of res2..res5 (16 in R50)."""
+    return inject_temporal(
+        trunk, lambda c, _: TemporalAdaptiveModule(c, num_segments, **options), "after_conv1"
+    )
+
+
+@register_model("tam")
+class TANet(Recognizer):
+    """TANet: TAM (local importance map V, global softmax kernel Theta) after the first conv of
+    every block of res2..res5; see ``lightning_vid/blocks/tam.py`` for the options."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        num_segments: int = 8,
+        backbone: Optional[str] = None,
+        pretrained: Pretrained = False,
+        input_size: int = 224,
+        dropout: float = 0.5,
+        kernel_size: int = 3,
+        alpha: int = 2,
+        beta: int = 4,
+        variant: TAMVariant = "tanet",
+        local_kernel_size: int = 3,
+        global_bn: bool = True,
+    ) -> None:
+        trunk = create_trunk(backbone or "resnet50", pretrained)
+        add_temporal_adaptive(
+            trunk, num_segments, kernel_size=kernel_size, alpha=alpha, beta=beta,
+            variant=variant, local_kernel_size=local_kernel_size, global_bn=global_bn,
+        )
+        super().__init__(trunk, num_classes, num_segments, dropout=dropout)
+
+
+from lightning_vid.blocks.correlation import Gaussian  # noqa: E402  (TCM's typed options)
+from lightning_vid.blocks.tcm import RADIUS_BY_STAGE, TemporalCorrelation  # noqa: E402
+
+
+def add_temporal_correlation(
+    trunk: nn.Module, num_segments: int, stages: tuple[int, ...] = (2,),
+    radius: Optional[int] = None, **options: object,
+) -> list[str]:
+    """Inject one TCM after each of ``stages`` (1..4 = res2..res5; 2 = res3, the paper's),
+    with R from the code's table by stage unless ``radius`` is given."""
+    done = []
+    for s in stages:
+        if s not in RADIUS_BY_STAGE:
+            raise ValueError(f"TCM stages are 1..4 (res2..res5), got {s}")
+        r = RADIUS_BY_STAGE[s] if radius is None else radius
+        done += inject_temporal(
+            trunk, lambda c, _, r=r: TemporalCorrelation(c, num_segments, radius=r, **options),
+            "after_stage", stages=(s,),
+        )
+    return done
+
+
+@register_model("tcm")
+class TCM(Recognizer):
+    """TCM-R50: TSM trunk (residual shift in every block) plus one Temporal Correlation
+    Module after res3; see ``lightning_vid/blocks/tcm.py`` for the options."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        num_segments: int = 8,
+        backbone: Optional[str] = None,
+        pretrained: Pretrained = False,
+        input_size: int = 224,
+        dropout: float = 0.5,
+        fold_div: int = 8,
+        shift: bool = True,
+        stages: tuple[int, ...] = (2,),
+        radius: Optional[int] = None,
+        reduction: int = 8,
+        sigma: float = 5.0,
+        tau: float = 0.01,
+        gaussian: Gaussian = "code",
+        corr_relu: bool = True,
+        stem_groups: int = 3,
+    ) -> None:
+        trunk = create_trunk(backbone or "resnet50", pretrained)
+        if shift:
+            add_temporal_shift(trunk, num_segments, fold_div)
+        add_temporal_correlation(
+            trunk, num_segments, tuple(stages), radius, reduction=reduction, sigma=sigma,
+            tau=tau, gaussian=gaussian, corr_relu=corr_relu, stem_groups=stem_groups,
+        )
+        super().__init__(trunk, num_classes, num_segments, dropout=dropout)

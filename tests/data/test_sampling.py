@@ -53,3 +53,77 @@ def test_bad_counts_are_rejected():
         segment_indices(0, 8)
     with pytest.raises(ValueError):
         segment_indices(10, 0)
+
+
+# ---- test-time views and other protocols -----------------------------------------------------
+
+from lightning_vid.data.protocol import EvalProtocol  # noqa: E402
+from lightning_vid.data.sampling import (ClipSampler, dense_indices,  # noqa: E402
+                                         random_clip_indices, tempo_indices, twice_indices,
+                                         uniform_clip_indices)
+
+
+@pytest.mark.parametrize("n", [1, 5, 63, 64, 65, 300])
+def test_dense_windows_stride_and_test_starts(n):
+    clips = dense_indices(n, 8, num_clips=10)  # (10, 8), TSM: stride 64 // 8 = 8
+    assert clips.shape == (10, 8) and clips.min() >= 0 and clips.max() < n
+    if n >= 64:
+        assert torch.all(clips.diff(dim=1) == 8)  # inside the video: exact stride 8
+        assert clips[0, 0] == 0 and clips[-1, 0] == n - 64  # starts linspace(0, n - 64, 10)
+    one = dense_indices(n, 8)  # (1, 8), TAM's validation: the middle start
+    assert one[0, 0] == (max(n - 64, 0) + 1) // 2 % n
+
+
+def test_dense_training_starts_cover_every_valid_window():
+    starts = {int(dense_indices(70, 8, train=True)[0]) for _ in range(400)}
+    assert starts == set(range(7))  # n - 64 + 1 = 7 windows, the last one included
+    assert dense_indices(70, 8, train=True).shape == (8,)
+
+
+def test_dense_out_of_bound_loops_or_repeats_the_last_frame():
+    assert dense_indices(20, 4, window=32).tolist() == [[0, 8, 16, 4]]  # TSM: % n
+    assert dense_indices(20, 4, window=32, out_of_bound="repeat_last").tolist() == [[0, 8, 16, 19]]
+
+
+def test_twice_is_centres_then_segment_starts():
+    both = twice_indices(80, 8)
+    assert torch.equal(both[0], segment_indices(80, 8))
+    assert both[1].tolist() == [0, 10, 20, 30, 40, 50, 60, 70]
+    assert twice_indices(80, 2, 3).tolist() == [[19, 20, 21, 58, 59, 60], [0, 1, 2, 39, 40, 41]]
+
+
+@pytest.mark.parametrize("n", [3, 8, 100])
+def test_uniform_clips_are_shifted_sparse_clips_in_range(n):
+    clips = uniform_clip_indices(n, 4, num_clips=3)
+    assert clips.shape == (3, 4) and clips.min() >= 0 and clips.max() < n
+    assert torch.all(clips.diff(dim=0) >= 0)  # later clips shifted forward
+    assert torch.equal(uniform_clip_indices(n, 4, num_clips=1)[0], segment_indices(n, 4))
+
+
+def test_random_clips_are_training_clips():
+    torch.manual_seed(0)
+    clips = random_clip_indices(80, 8, num_clips=10)
+    assert clips.shape == (10, 8) and len({tuple(c.tolist()) for c in clips}) > 5
+    assert torch.equal(clips // 10, torch.arange(8).expand(10, 8))  # one frame per segment
+
+
+@pytest.mark.parametrize("tau", range(2, 9))
+def test_tempo_resampling_at_stride_tau(tau):
+    idx = tempo_indices(100, 4, tau)  # TCM Fig. 4: the 4x4 clip re-sampled at stride tau
+    assert torch.all(idx.diff() == tau) and idx[0] == (100 - 3 * tau - 1) // 2
+    short = tempo_indices(5, 4, tau)  # too short: start at 0, repeat the last frame
+    assert short.tolist() == [min(i * tau, 4) for i in range(4)]
+
+
+def test_clip_sampler_shapes_and_protocol_validation():
+    assert ClipSampler("tsn", 8)(40).shape == (8,)
+    assert ClipSampler("dense", 8, num_clips=10)(300).shape == (10, 8)
+    assert ClipSampler("dense", 4, 2, train=True, window=16)(300).shape == (8,)
+    assert ClipSampler("tempo", 4, tempo_stride=3)(50).shape == (4,)
+    assert EvalProtocol("dense", clips=10, crops=3).views == 30
+    assert EvalProtocol("twice", clips=2, crops=3).describe(224, 256) == \
+        "2x3 twice, 256px crops of short side 256"
+    for bad in ({"sampling": "centre", "clips": 2}, {"sampling": "twice"},
+                {"sampling": "tempo", "tempo_stride": 0}):
+        with pytest.raises(ValueError):
+            EvalProtocol(**bad)

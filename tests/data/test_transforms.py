@@ -56,3 +56,55 @@ def test_eval_is_centre_crop_of_resized_short_side_and_normalised():
     assert out.shape == (4, 3, 32, 32)
     black = (0 - IMAGENET_MEAN[0]) / 0.229
     assert abs(out[0, 0, 0, 0].item() - black) < 1e-4 and out[0, 0, 16, 16] > 2
+
+
+# ---- test views and the label-aware flip -----------------------------------------------------
+
+import pytest  # noqa: E402
+
+from lightning_vid.data.transforms import (CropViews, LabelAwareFlip, view_offsets,  # noqa: E402
+                                           views_transform)
+
+
+def _coords(h=40, w=60):
+    """(1, 1, 3, H, W) float: channel 0 = row, channel 1 = column, to locate crops."""
+    rows = torch.arange(h, dtype=torch.float32)[:, None].expand(h, w)
+    cols = torch.arange(w, dtype=torch.float32)[None, :].expand(h, w)
+    return torch.stack([rows, cols, torch.zeros(h, w)])[None, None]
+
+
+def test_three_crops_cover_the_long_side_and_ten_crops_add_flips():
+    views = CropViews(40, 3)(_coords())  # (K=1 clip) -> (3, 1, 3, 40, 40)
+    assert views.shape == (3, 1, 3, 40, 40)
+    lefts = [int(v[0, 1, 0, 0]) for v in views]
+    assert lefts == [0, 10, 20] and int(views[2, 0, 1, 0, -1]) == 59  # left, centre, right edge
+    tall = CropViews(40, 3)(_coords(60, 40))
+    assert [int(v[0, 0, 0, 0]) for v in tall] == [0, 10, 20]  # portrait: top, centre, bottom
+    ten = CropViews(20, 10)(_coords())
+    assert ten.shape == (10, 1, 3, 20, 20)
+    assert torch.equal(ten[5:], ten[:5].flip(-1))  # the 5 crops, then their mirror images
+    assert view_offsets(40, 60, 20, 10)[:4] == [(0, 0), (0, 40), (20, 0), (20, 40)]
+
+
+def test_views_transform_is_clip_major_and_keeps_frames_together():
+    clips = torch.randint(0, 255, (2, 4, 3, 48, 64), dtype=torch.uint8)  # 2 clips x 4 frames
+    out = views_transform(32, 32, 3)(clips)
+    assert out.shape == (6, 4, 3, 32, 32) and out.dtype == torch.float32
+    again = views_transform(32, 32, 3)(clips[1:])
+    assert torch.allclose(out[3:], again)  # views 3..5 are clip 1's three crops
+
+
+@pytest.mark.parametrize("policy", ["swap_label", "no_flip", "flip"])
+def test_label_aware_flip(policy):
+    ramp = torch.arange(8, dtype=torch.float32).expand(2, 3, 4, 8)
+    flip = LabelAwareFlip({3: 4, 4: 3}, policy)
+    seen = set()
+    for seed in range(30):
+        torch.manual_seed(seed)
+        clip, label = flip(ramp, 3)
+        flipped = bool(clip[0, 0, 0, 0] > clip[0, 0, 0, -1])
+        seen.add((flipped, label))
+        assert flip(ramp, 7)[1] == 7  # classes without a partner keep their label
+    expected = {"swap_label": {(False, 3), (True, 4)}, "no_flip": {(False, 3)},
+                "flip": {(False, 3), (True, 3)}}[policy]
+    assert seen == expected

@@ -311,3 +311,24 @@ def test_truncated_file(videos, tmp_path, name):
 def test_write_video_rejects_odd_size(tmp_path):
     with pytest.raises(ValueError, match="even"):
         write_video(tmp_path / "odd.mp4", np.zeros((2, 15, 16, 3), dtype=np.uint8))
+
+
+def test_unwanted_non_reference_frames_are_not_decoded(videos, monkeypatch):
+    """Skipping non-reference frames (most B-frames) gives the same frames with less work."""
+    path, _ = videos["mp4_long_gop_bframes"]
+    count_frames(path)
+    produced: list = []
+    frames = video_io._Cursor.frames
+
+    def counting(self):
+        for frame in frames(self):
+            produced.append(frame.pts)
+            yield frame
+
+    monkeypatch.setattr(video_io._Cursor, "frames", counting)
+    assert frame_ids(read_frames(path, [100, 60])) == [100, 60]
+    skipping = len(produced)
+    produced.clear()
+    monkeypatch.setattr(video_io, "SKIP_NONREF", False)
+    assert frame_ids(read_frames(path, [100, 60])) == [100, 60]
+    assert len(produced) == 101 and skipping < 0.8 * len(produced)

@@ -1,0 +1,99 @@
+"""Kinetics-400 (and -600/-700) annotation CSVs, as DeepMind publishes them.
+
+Header ``label,youtube_id,time_start,time_end,split`` (the K400 release adds ``is_cc``; the
+test CSV of the first release has no ``label``); labels with spaces are quoted::
+
+    label,youtube_id,time_start,time_end,split,is_cc
+    abseiling,-3B32lodo2M,59,69,val,0
+    "air drumming",_dbcJuKJQNs,40,50,val,0
+
+Videos are the trimmed clips ``{youtube_id}_{time_start:06d}_{time_end:06d}.mp4`` that the
+ActivityNet/mmaction2 download script writes. Where they sit is a template over the row's
+fields, relative to the video folder:
+
+- ``{split}/{youtube_id}_{time_start:06d}_{time_end:06d}.mp4``: the CVDF mirror (default);
+- ``{label}/...``: the download script's class folders; ``{label_underscored}/...`` after
+  mmaction2's ``rename_classnames.sh`` (spaces to underscores);
+- ``.../{youtube_id}_{time_start:06d}_{time_end:06d}`` without suffix: frame folders.
+
+Class indices are the sorted class names of the training CSV (the order of mmaction2's
+``label_map_k400.txt`` and of the TSM tools), unless a class-name file is given.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Optional, Sequence
+
+from lightning_vid.data.annotations import PathLike, VideoRecord
+
+KINETICS_TEMPLATE = "{split}/{youtube_id}_{time_start:06d}_{time_end:06d}.mp4"
+_REQUIRED = ("youtube_id", "time_start", "time_end")
+
+
+def read_kinetics_rows(path: PathLike) -> list[dict]:
+    """The rows of a Kinetics CSV as dicts with ``time_start``/``time_end`` as ints, the label
+    (``None`` without a label column) and the line number under ``"line"``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Kinetics CSV not found: {path}")
+    rows = []
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in _REQUIRED if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path}:1: missing columns {missing} in header {reader.fieldnames}")
+        for lineno, row in enumerate(reader, start=2):
+            if not any((v or "").strip() for v in row.values()):
+                continue
+            try:
+                start, end = int(float(row["time_start"])), int(float(row["time_end"]))
+            except (TypeError, ValueError):
+                raise ValueError(f"{path}:{lineno}: times {row['time_start']!r}, "
+                                 f"{row['time_end']!r} are not numbers") from None
+            youtube_id = (row["youtube_id"] or "").strip()
+            if not youtube_id:
+                raise ValueError(f"{path}:{lineno}: empty youtube_id")
+            label = row.get("label")
+            rows.append({**row, "youtube_id": youtube_id, "time_start": start, "time_end": end,
+                         "label": label.strip() if label is not None else None, "line": lineno})
+    return rows
+
+
+def kinetics_class_names(path: PathLike) -> list[str]:
+    """The sorted distinct labels of a (training) CSV."""
+    labels = {row["label"] for row in read_kinetics_rows(path)}
+    if None in labels or "" in labels:
+        raise ValueError(f"{path}: rows without a label; class names need a labelled CSV")
+    return sorted(labels)
+
+
+def read_kinetics_csv(path: PathLike, class_names: Sequence[str], video_root: PathLike,
+                      template: str = KINETICS_TEMPLATE,
+                      split: Optional[str] = None) -> list[VideoRecord]:
+    """Records of a Kinetics CSV; unlabelled rows get label -1.
+
+    Args:
+        path: the CSV.
+        class_names: the class list (index = label).
+        video_root: the folder ``template`` is relative to.
+        template: the video path, formatted with the row's fields plus ``label_underscored``.
+        split: the ``{split}`` value for rows without a ``split`` column.
+
+    Raises:
+        ValueError: naming file and line of a label that is not a known class.
+    """
+    index = {name: i for i, name in enumerate(class_names)}
+    root = Path(video_root)
+    records = []
+    for row in read_kinetics_rows(path):
+        label = row["label"]
+        if label is not None and label not in index:
+            raise ValueError(f"{path}:{row['line']}: label {label!r} is not one of the "
+                             f"{len(index)} classes")
+        fields = {**row, "split": row.get("split") or split or "",
+                  "label": label or "", "label_underscored": (label or "").replace(" ", "_")}
+        records.append(VideoRecord(str(root / template.format(**fields)),
+                                   index[label] if label is not None else -1))
+    return records

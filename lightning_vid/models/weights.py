@@ -1,0 +1,122 @@
+"""Initialise a built model from another run's weights (fine-tuning, TRM's two-stage recipe).
+
+:func:`load_weights` copies every tensor whose name matches, after two normalisations:
+
+- the source: a Lightning checkpoint of :class:`~lightning_vid.system.VideoClassifier`
+  (``state_dict`` with ``model.`` keys), a plain model ``state_dict``, or a 2D timm trunk's
+  (``conv1.weight``, matched to ``trunk.conv1.weight``);
+- the wrappers of ``models/inject.py``: ``conv1`` wrapped as ``conv1.conv`` (TSM, TRM, TCM),
+  ``act1`` as ``act1.act`` and a stage as ``layerN.stage`` are read as the plain 2D names, so
+  a TSN checkpoint initialises a TRM or TSM model's trunk and the other way round.
+
+Keys under ``skip`` (module prefixes: ``("fc",)`` drops the classifier when the number of
+classes changes, e.g. Kinetics -> UCF101) and keys the source lacks (the new temporal
+modules) keep their initialisation; a shape mismatch on any other key is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Mapping, NamedTuple, Sequence, Union
+
+import torch
+from torch import Tensor, nn
+
+Source = Union[str, "os.PathLike[str]", Mapping[str, Any]]
+_WRAPPERS = (
+    (re.compile(r"(^|\.)(conv1)\.conv\."), r"\1\2."),  # before_conv1 placement
+    (re.compile(r"(^|\.)(act1)\.act\."), r"\1\2."),  # after_conv1 placement
+    (re.compile(r"(^|\.)(layer\d+)\.stage\."), r"\1\2."),  # after_stage placement
+)
+
+
+class LoadReport(NamedTuple):
+    """What :func:`load_weights` did, as target key lists."""
+
+    loaded: list[str]
+    skipped: list[str]
+    missing: list[str]  # in the model, not in the source: kept as initialised
+    unexpected: list[str]  # source keys that matched nothing
+
+
+def canonical_key(key: str) -> str:
+    """``key`` without the injection wrappers' extra names.
+
+    >>> canonical_key("trunk.layer3.0.conv1.conv.weight")
+    'trunk.layer3.0.conv1.weight'
+    >>> canonical_key("trunk.layer2.stage.1.bn1.bias")
+    'trunk.layer2.1.bn1.bias'
+    """
+    for pattern, repl in _WRAPPERS:
+        key = pattern.sub(repl, key)
+    return key
+
+
+def source_state_dict(source: Source) -> dict[str, Tensor]:
+    """The model weights held by ``source`` (see the module docstring), unprefixed."""
+    obj = source
+    if not isinstance(source, Mapping):
+        obj = torch.load(os.fspath(source), map_location="cpu", weights_only=False)
+    if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
+        obj = obj["state_dict"]  # a Lightning checkpoint
+    elif isinstance(obj, Mapping) and isinstance(obj.get("model"), Mapping):
+        obj = obj["model"]  # {"model": state_dict, ...} as many training scripts save
+    state = {k: v for k, v in obj.items() if isinstance(v, Tensor)}
+    if any(k.startswith("model.") for k in state):  # the system's prefix
+        state = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
+    return state
+
+
+def _skipped(key: str, skip: Sequence[str]) -> bool:
+    return any(key == p or key.startswith(p + ".") for p in skip)
+
+
+def load_weights(model: nn.Module, source: Source, skip: Sequence[str] = ("fc",)) -> LoadReport:
+    """Copy the matching weights of ``source`` into ``model`` in place.
+
+    Args:
+        model: the freshly built model (any ``num_classes``, temporal modules or not).
+        source: a checkpoint path or an already loaded dict (module docstring).
+        skip: module prefixes of ``model`` never loaded (``"fc"``: a new classifier).
+
+    Returns:
+        A :class:`LoadReport`.
+
+    Raises:
+        ValueError: when nothing matches or a matched tensor has another shape.
+
+    >>> from lightning_vid.models import build_model
+    >>> tsn = build_model("tsn", num_classes=3, num_segments=4, backbone="resnet18")
+    >>> tsm = build_model("tsm", num_classes=5, num_segments=4, backbone="resnet18")
+    >>> report = load_weights(tsm, tsn.state_dict())
+    >>> report.skipped, report.missing, len(report.unexpected)
+    (['fc.bias', 'fc.weight'], [], 2)
+    """
+    state = source_state_dict(source)
+    by_canonical: dict[str, str] = {}
+    for key in state:
+        by_canonical.setdefault(canonical_key(key), key)
+        by_canonical.setdefault(canonical_key("trunk." + key), key)  # a bare 2D trunk
+    target = model.state_dict()
+    used: set[str] = set()
+    loaded, skipped, missing, updates = [], [], [], {}
+    for key, value in target.items():
+        if _skipped(key, skip):
+            skipped.append(key)
+            continue
+        src = key if key in state else by_canonical.get(canonical_key(key))
+        if src is None:
+            missing.append(key)
+            continue
+        if state[src].shape != value.shape:
+            raise ValueError(f"{key}: the source {src!r} has shape {tuple(state[src].shape)}, the "
+                             f"model {tuple(value.shape)}; add its module to skip")
+        updates[key] = state[src]
+        used.add(src)
+        loaded.append(key)
+    if not loaded:
+        raise ValueError("no weight of the source matches the model")
+    model.load_state_dict(updates, strict=False)
+    unexpected = sorted(k for k in state if k not in used)
+    return LoadReport(sorted(loaded), sorted(skipped), sorted(missing), unexpected)

@@ -1,0 +1,53 @@
+"""``lightning_vid.load_checkpoint``: the model rebuilt from the checkpoint alone."""
+
+import shutil
+
+import pytest
+import torch
+
+import lightning_vid
+from lightning_vid.models import build_model
+from lightning_vid.models.zoo import TCM
+from lightning_vid.system import VideoClassifier
+
+
+def _same_predictions(a, b, frames=8):
+    clip = torch.randn(2, frames, 3, 32, 32)
+    with torch.no_grad():
+        return torch.allclose(a.eval()(clip), b.eval()(clip), atol=1e-5)
+
+
+def test_a_cli_checkpoint_rebuilds_its_model_with_class_names(cli_run):
+    system = lightning_vid.load_checkpoint(cli_run["ckpt"])
+    assert isinstance(system, VideoClassifier) and isinstance(system.model, TCM)
+    assert not system.training
+    assert system.class_names == cli_run["cli"].datamodule.classes
+    assert system.data_config["crop_size"] == 32
+    assert _same_predictions(system, cli_run["cli"].model)
+
+
+def test_without_the_stored_config_the_run_config_yaml_is_found_or_given(cli_run):
+    checkpoint = torch.load(cli_run["ckpt"], weights_only=False)
+    del checkpoint["lightning_vid"]  # as a checkpoint written outside the CLI
+    stripped = cli_run["ckpt"].with_name("stripped.ckpt")
+    torch.save(checkpoint, stripped)
+    found = lightning_vid.load_checkpoint(stripped)  # runs/**/config.yaml of the W&B run
+    given = lightning_vid.load_checkpoint(stripped, config=cli_run["run_dir"] / "config.yaml")
+    assert _same_predictions(found, cli_run["cli"].model)
+    assert _same_predictions(given, cli_run["cli"].model)
+    assert found.class_names == cli_run["cli"].datamodule.classes  # from the data root
+
+
+def test_a_python_checkpoint_needs_arch_or_model(tmp_path):
+    system = VideoClassifier(build_model("tsm", 5, num_segments=4, backbone="resnet18"))
+    path = tmp_path / "run" / "checkpoints" / "plain.ckpt"
+    path.parent.mkdir(parents=True)
+    torch.save({"state_dict": system.state_dict()}, path)
+    with pytest.raises(ValueError, match="pass config=.*arch= or model="):
+        lightning_vid.load_checkpoint(path)
+    loaded = lightning_vid.load_checkpoint(path, arch="tsm", backbone="resnet18", num_segments=4)
+    assert loaded.model.num_classes == 5 and loaded.class_names is None
+    assert _same_predictions(loaded, system, frames=4)
+    other = build_model("tsm", 5, num_segments=4, backbone="resnet18")
+    assert _same_predictions(lightning_vid.load_checkpoint(path, model=other), system, frames=4)
+    shutil.rmtree(path.parent)

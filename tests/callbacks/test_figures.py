@@ -1,0 +1,149 @@
+"""The picture test: each figure type rendered once, checked for what a reader relies on.
+
+Each figure was looked at as a person would when it was written (sizes, axes, colour maps,
+captions); these assertions keep that structure: the pixel size, the panels, the colour
+maps and their ranges, the labels naming stage and block, and colours that mean something.
+"""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from lightning_vid.data.synthetic import render_clip
+from lightning_vid.viz import figures
+from lightning_vid.viz.images import figure_to_array, flow_to_rgb, save_png
+from lightning_vid.viz.interpret import View
+
+T, S = 4, 48  # frames, pixels
+
+
+@pytest.fixture(scope="module")
+def frames():
+    clip = render_clip(0, np.random.default_rng(0), size=S, frames=T)  # move_left
+    return clip.astype(np.float32) / 255
+
+
+def _check_image(fig, tmp_path, name):
+    """The drawn figure is exactly figsize * dpi pixels, not blank, and saves as that PNG."""
+    array = figure_to_array(fig)
+    w, h = (fig.get_size_inches() * fig.dpi).round().astype(int)
+    assert array.shape == (h, w, 3) and array.dtype == np.uint8 and array.std() > 10
+    with Image.open(save_png(array, tmp_path / f"{name}.png")) as im:
+        assert im.size == (w, h) and im.mode == "RGB"
+    return array
+
+
+def _images(ax):
+    return ax.get_images()
+
+
+def test_kernel_violins_per_stage_and_offset_compare_checkpoints(tmp_path):
+    kernel = torch.tensor([0.6, 0.3, 0.1]).expand(2, 16, 3)  # mass on t-1
+    views = {"epoch 0": [View("trunk.layer1.0.act1.temporal", "TAM", "kernel", "kernel", kernel),
+                         View("trunk.layer3.1.act1.temporal", "TAM", "kernel", "kernel",
+                              kernel.flip(-1))],
+             "epoch 9": [View("trunk.layer1.0.act1.temporal", "TAM", "kernel", "kernel",
+                              kernel + torch.rand(2, 16, 3) * 0.1)]}
+    fig = figures.violins(views, "TAM kernels")
+    _check_image(fig, tmp_path, "violins")
+    ax1, ax3 = fig.axes
+    assert ax1.get_title() == "res2 (layer1), 1 block(s)"
+    assert ax3.get_title() == "res4 (layer3), 1 block(s)"
+    assert [t.get_text() for t in ax1.get_xticklabels()] == ["t-1", "t", "t+1"]
+    assert ax1.get_ylabel() == "kernel weight" and fig._suptitle.get_text() == "TAM kernels"
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["epoch 0", "epoch 9"]
+    medians = ax3.collections[-1].get_segments()  # epoch 0 at res4: (0.1, 0.3, 0.6) by offset
+    assert [round(float(seg[0][1]), 2) for seg in medians] == [0.1, 0.3, 0.6]
+    hist = figures.violins(views, "TAM kernels", style="hist")
+    _check_image(hist, tmp_path, "histograms")
+    assert hist.axes[0].get_xlabel() == "kernel weight" and hist.axes[0].get_ylabel() == "count"
+
+
+def test_channel_heatmaps_one_row_per_block_with_fitting_colour_maps(frames, tmp_path):
+    signed = View("trunk.layer2.0.act1.temporal", "MotionExcitation", "attention", "channel",
+                  torch.zeros(1, T, 8))
+    signed.data[0, 1, 3] = -0.4
+    signed.data[0, 2, 5] = 0.2
+    positive = View("trunk.layer3.0.act1.temporal", "TAM", "importance", "channel",
+                    torch.rand(1, T, 32) * 0.2 + 0.4)
+    fig = figures.channel_heatmaps(frames, [(signed, signed.data[0].numpy()),
+                                            (positive, positive.data[0].numpy())], "clip A")
+    _check_image(fig, tmp_path, "channels")
+    thumbs, rows = fig.axes[:T], [ax for ax in fig.axes[T:] if ax.get_images()]
+    assert [ax.get_title() for ax in thumbs] == [f"t={t}" for t in range(T)]
+    assert len(rows) == 2 and "res3 block 0\nMotionExcitation\nattention" in rows[0].get_ylabel()
+    (img0,), (img1,) = rows[0].get_images(), rows[1].get_images()
+    assert img0.get_array().shape == (8, T)  # channels down, frames across
+    assert img0.get_cmap().name == "RdBu_r"
+    assert img0.get_clim() == pytest.approx((-0.4, 0.4))  # symmetric around 0
+    assert img1.get_cmap().name == "viridis"
+    lo, hi = img1.get_clim()
+    assert lo == pytest.approx(positive.data.min()) and hi == pytest.approx(positive.data.max())
+    assert len(fig.axes) == T + 2 * 2  # thumbnails, rows and their colour bars
+    assert fig.axes[T + 1].get_ylabel() == "value"  # the colour bar says what it shows
+    assert fig._suptitle.get_text() == "clip A"
+
+
+def test_frame_heatmaps_overlay_each_frame_on_one_scale_per_row(frames, tmp_path):
+    maps = torch.zeros(1, T, 4, 4)
+    maps[0, 0, 0, 0] = 2.0  # frame 0 hot top-left, frame 3 half as hot bottom-right
+    maps[0, 3, 3, 3] = 1.0
+    view = View("trunk.layer3.0.conv1.temporal", "TemporalRelocation", "relocation", "spatial",
+                maps)
+    zero = View("trunk.layer4.0.conv1.temporal", "TemporalRelocation", "relocation", "spatial",
+                torch.zeros(1, T, 2, 2))
+    fig = figures.frame_heatmaps(frames, [(view, maps[0].numpy()), (zero, zero.data[0].numpy())],
+                                 "clip B")
+    array = _check_image(fig, tmp_path, "frame_heatmaps")
+    row = fig.axes[T:2 * T]
+    assert "res4 block 0\nTemporalRelocation\nrelocation\n4x4 map" == row[0].get_ylabel()
+    assert "all 0" in fig.axes[2 * T + 1].get_ylabel()  # an untrained TRM says so
+    colour_bar = fig.axes[2 * T]
+    assert colour_bar.get_ylim() == (0.0, 2.0)  # one scale for the clip: [0, max]
+    hot0, hot3 = (ax.get_images()[0].get_array() for ax in (row[0], row[3]))
+    assert hot0[0, 0, 0] > hot3[-1, -1, 0] > hot3[0, 0, 0]  # red: frame 0 hotter than frame 3
+    assert array.shape[1] == round((figures.LABEL_W + figures.CELL * T + 0.7) * figures.DPI)
+
+
+def test_flow_colours_follow_the_middlebury_key():
+    still, right, left, up, down = (flow_to_rgb(np.array(v, np.float32).reshape(2, 1, 1), 1.0)[0, 0]
+                                    for v in ((0, 0), (1, 0), (-1, 0), (0, -1), (0, 1)))
+    assert np.allclose(still, 1.0)  # white: no motion
+    assert right[0] > 0.9 and right[2] < 0.3  # red
+    assert left[0] < 0.1 and left[1] > 0.8 and left[2] > 0.5  # cyan
+    assert up[2] > 0.8 and up[0] < 0.8 and up[1] < 0.2  # blue to violet
+    assert down[0] > 0.8 and down[1] > 0.5 and down[2] < 0.1  # orange to yellow
+    half = flow_to_rgb(np.array([0.5, 0], np.float32).reshape(2, 1, 1), 1.0)[0, 0]
+    assert 1 > half[1] > right[1]  # shorter: paler
+
+
+def test_flow_fields_rows_per_field_and_a_colour_key(frames, tmp_path):
+    flow = torch.zeros(1, T, 2, 2, 4, 4)
+    flow[:, :, 0, 0] = -1.0  # fast field: everything moves left
+    flow[:, :, 1, 1] = 0.5  # slow field: down, half as far
+    view = View("trunk.layer2.temporal", "TemporalCorrelation", "displacement", "flow", flow)
+    fig = figures.flow_fields(frames, [(view, flow[0].numpy())], "clip C")
+    _check_image(fig, tmp_path, "flow")
+    fast, slow = fig.axes[T], fig.axes[2 * T + 1]
+    assert fast.get_ylabel().endswith("(fast)") and slow.get_ylabel().endswith("(slow)")
+    assert "res3 (after stage)" in fast.get_ylabel()
+    left = fast.get_images()[0].get_array()[0, 0]
+    assert left[0] < 0.1 and left[2] > 0.5  # cyan
+    keys = [ax for ax in fig.axes if ax.get_title().startswith("max |d|")]
+    assert [k.get_title() for k in keys] == ["max |d| 1", "max |d| 0.5"]
+
+
+def test_gradcam_figure_frames_overlays_and_shares(frames, tmp_path):
+    cam = np.zeros((T, S, S), np.float32)
+    cam[1] = 1.0
+    cam[2, :, : S // 2] = 0.5
+    shares = cam.reshape(T, -1).sum(1) / cam.sum()
+    fig = figures.gradcam_figure(frames, cam, shares, "clip D | pred move_left", "trunk.layer4")
+    _check_image(fig, tmp_path, "gradcam")
+    bars = fig.axes[-1]
+    assert [round(p.get_height(), 3) for p in bars.patches] == [0.0, 0.8, 0.2, 0.0]
+    assert [t.get_text() for t in bars.texts] == ["0%", "80%", "20%", "0%"]
+    assert fig.axes[T].get_ylabel() == "Grad-CAM\ntrunk.layer4"
+    assert fig.axes[2 * T].get_ylabel() == "per-video scale"
+    assert fig._suptitle.get_text() == "clip D | pred move_left"

@@ -1,0 +1,144 @@
+"""The synthetic motion benchmark: reversal pairs, the files ``generate`` writes, and the
+property the benchmark exists for (an order-invariant model cannot separate a pair)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from lightning_vid.data import synthetic
+from lightning_vid.data.synthetic import CLASSES, generate, render_clip
+
+SMALL = dict(num_train=16, num_val=8, num_test=8, size=32, frames=16, workers=1, verbose=False)
+
+
+def _decode(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+
+
+@pytest.mark.parametrize("pair", range(4))
+def test_partner_is_the_first_class_reversed(pair):
+    for seed in range(3):
+        first = render_clip(2 * pair, np.random.default_rng(seed), size=32, frames=12)
+        partner = render_clip(2 * pair + 1, np.random.default_rng(seed), size=32, frames=12)
+        assert first.shape == (12, 32, 32, 3) and first.dtype == np.uint8
+        np.testing.assert_array_equal(partner, first[::-1])
+        assert not np.array_equal(first[0], first[-1])  # the object visibly moves
+        other = render_clip((2 * pair + 2) % 8, np.random.default_rng(seed), size=32, frames=12)
+        assert not np.array_equal(other, first)
+
+
+def test_render_clip_rejects_unknown_class():
+    with pytest.raises(ValueError):
+        render_clip(8, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("pair", range(4))
+def test_trajectories_have_the_documented_motion(pair):
+    """First class of each pair at 64 px: direction and amount of motion, object in frame."""
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        centres, halves, angles, shape = synthetic._trajectory(rng, pair, 64, 48)
+        reach = synthetic._REACH * halves[:, None]  # the whole object stays in the frame
+        assert (centres - reach >= 0).all() and (centres + reach <= 64).all()
+        if pair in (0, 1):  # move_left: x decreases; move_up: y decreases (y points down)
+            along = centres[:, pair]
+            assert 20 - 1e-3 <= along[0] - along[-1] <= 40 + 1e-3
+            assert (np.diff(along) < 0).all() and np.ptp(centres[:, 1 - pair]) == 0
+            assert 12 <= 2 * halves[0] <= 24
+        elif pair == 2:  # grow
+            assert 1.6 - 1e-3 <= halves[-1] / halves[0] <= 2.5 + 1e-3
+            assert (np.diff(halves) > 0).all()
+        else:  # rotate_clockwise: the angle increases (clockwise on screen with y down)
+            assert 90 - 1e-3 <= np.rad2deg(angles[-1] - angles[0]) <= 180 + 1e-3
+            assert shape in synthetic.ROTATION_SHAPES
+
+
+def test_generate_writes_the_layout_once(tmp_path, capsys):
+    out = generate(tmp_path / "bench", seed=3, **SMALL)
+    assert (out / "classes.txt").read_text().splitlines() == list(CLASSES)
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["frames"] == 16 and meta["size"] == 32 and meta["num_train"] == 16
+    for split, n in (("train", 16), ("val", 8), ("test", 8)):
+        with open(out / f"{split}.csv", newline="") as f:
+            rows = list(csv.reader(f))
+        assert rows[0] == ["path", "label"] and len(rows) == n + 1
+        labels = [int(label) for _, label in rows[1:]]
+        assert set(Counter(labels).values()) == {n // 8}
+        for path, label in rows[1:]:
+            assert path.startswith(f"videos/{split}/")
+            assert path.endswith(f"_{CLASSES[int(label)]}.mp4")
+            assert (out / path).is_file()
+
+    # Decoded frames: count, shape, order and content match render_clip for that sample.
+    for index in (0, 1, 6, 7):
+        path = out / "videos" / "val" / f"{index:05d}_{CLASSES[index]}.mp4"
+        frames = _decode(path)
+        assert frames.shape == (16, 32, 32, 3)
+        expected = render_clip(index, np.random.default_rng([3, 1, index]), size=32, frames=16)
+        error = np.abs(frames.astype(int) - expected).mean(axis=(1, 2, 3))  # per frame
+        assert error.max() < 4, error
+        assert np.abs(frames.astype(int) - expected[::-1]).mean() > error.mean() + 1
+
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    assert synthetic.main(["--out", str(out), "--num-train", "16", "--num-val", "8", "--num-test",
+                           "8", "--size", "32", "--frames", "16", "--seed", "3"]) == 0
+    assert "already generated" in capsys.readouterr().out
+    assert stamps == {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+
+
+def test_generate_refuses_other_settings_without_overwrite(tmp_path):
+    out = generate(tmp_path, **{**SMALL, "num_train": 8, "num_val": 0, "num_test": 0})
+    with pytest.raises(FileExistsError):
+        generate(out, **{**SMALL, "num_train": 8, "num_val": 0, "num_test": 0, "frames": 8})
+    generate(out, **{**SMALL, "num_train": 8, "num_val": 0, "num_test": 0, "frames": 8},
+             overwrite=True)
+    assert json.loads((out / "meta.json").read_text())["frames"] == 8
+    assert len(_decode(out / "videos" / "train" / "00000_move_left.mp4")) == 8
+
+
+def test_output_does_not_depend_on_the_number_of_workers(tmp_path):
+    settings = {**SMALL, "num_train": 8, "num_val": 0, "num_test": 0}
+    one = generate(tmp_path / "one", **settings)
+    two = generate(tmp_path / "two", **{**settings, "workers": 2})
+    files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
+    assert len(files) == 8 + 5
+    for name in files:
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+
+
+def test_order_invariant_model_cannot_separate_a_pair():
+    """TSN-like: per-frame CNN features averaged over time give the same output for a clip of
+    class 2k and its reversal (class 2k+1); an order-aware readout does not."""
+    cnn = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2), nn.ReLU(), nn.Conv2d(8, 16, 3, stride=2),
+                        nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten()).double().eval()
+
+    def features(clip: np.ndarray) -> torch.Tensor:  # (T, H, W, 3) -> (T, 16)
+        return cnn(torch.from_numpy(clip).permute(0, 3, 1, 2).double() / 255)
+
+    with torch.no_grad():
+        for pair in range(4):
+            first = features(render_clip(2 * pair, np.random.default_rng(pair), 32, 8))
+            partner = features(render_clip(2 * pair + 1, np.random.default_rng(pair), 32, 8))
+            torch.testing.assert_close(first.mean(0), partner.mean(0), rtol=0, atol=1e-12)
+            # An order-aware readout (last frame minus first) separates them.
+            assert not torch.allclose(first[-1] - first[0], partner[-1] - partner[0])
+
+
+def test_shapes_fit_their_reach_and_rotating_shapes_show_rotation():
+    grid = np.stack(np.meshgrid(*[np.linspace(-2, 2, 161)] * 2, indexing="ij"), axis=-1)
+    turned = grid @ np.array([[0.0, -1.0], [1.0, 0.0]])  # a quarter turn
+    for name, inside in synthetic.SHAPES.items():
+        mask = inside(grid)
+        assert mask.any() and not mask[np.linalg.norm(grid, axis=-1) > synthetic._REACH].any(), name
+        if name in synthetic.ROTATION_SHAPES:  # a 90-degree step must change the silhouette
+            assert (inside(turned) != mask).mean() > 0.05, name

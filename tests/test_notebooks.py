@@ -1,0 +1,92 @@
+"""The notebooks run, top to bottom, against a tiny model trained here for a few steps."""
+
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from lightning_vid.cli import cli_main
+from lightning_vid.data.synthetic import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+CONFIG = str(ROOT / "lightning_vid" / "configs" / "tsm_r18_8x1_synthetic.yaml")
+ALL = sorted(NOTEBOOKS.glob("*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """TANet (TAM: kernels to draw), 32 px, 2 epochs of 1 step; a checkpoint per epoch."""
+    work = tmp_path_factory.mktemp("notebooks")
+    data = generate(work / "data", num_train=4, num_val=2, num_test=2, size=32, frames=16,
+                    workers=1, verbose=False)
+    old = os.getcwd()
+    os.chdir(work)
+    try:
+        cli_main(["fit", "--config", CONFIG, "--data.root", str(data),
+                  "--model.model=lightning_vid.models.zoo.TANet", "--data.crop_size=32",
+                  "--data.scale_size=32", "--data.batch_size=2", "--data.num_workers=0",
+                  "--trainer.max_epochs=2", "--trainer.limit_train_batches=1",
+                  "--trainer.limit_val_batches=1", "--trainer.enable_progress_bar=false",
+                  "--trainer.enable_model_summary=false",
+                  '--trainer.logger={"class_path": "lightning.pytorch.loggers.CSVLogger", '
+                  '"init_args": {"save_dir": "runs/csv"}}',
+                  '--trainer.callbacks=[{"class_path": '
+                  '"lightning.pytorch.callbacks.ModelCheckpoint",'
+                  ' "init_args": {"dirpath": "ckpts", "save_top_k": -1}}]'])
+    finally:
+        os.chdir(old)
+    ckpts = sorted((work / "ckpts").glob("epoch=*.ckpt"))
+    assert len(ckpts) == 2
+    return {"work": work, "data": Path(data), "ckpts": ckpts}
+
+
+def _run(name: str, cwd: Path, monkeypatch, **env: str) -> nbformat.NotebookNode:
+    """Execute a notebook in ``cwd`` with ``LV_*`` parameters; any error fails the test."""
+    for key, value in {"OMP_NUM_THREADS": "1", **env}.items():
+        monkeypatch.setenv(key, value)  # the kernel inherits the environment
+    book = nbformat.read(NOTEBOOKS / name, as_version=4)
+    NotebookClient(book, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(cwd)}}).execute()
+    return book
+
+
+def _outputs(book, kind: str) -> int:
+    return sum(kind in out.get("data", {}) for c in book.cells if c.cell_type == "code"
+               for out in c.outputs)
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
+def test_notebooks_are_committed_without_outputs(path):
+    book = nbformat.read(path, as_version=4)
+    nbformat.validate(book)
+    code = [c for c in book.cells if c.cell_type == "code"]
+    assert code and all(not c.outputs and c.execution_count is None for c in code)
+
+
+def test_explore_learned_kernels_compares_two_checkpoints(trained, monkeypatch):
+    videos = sorted((trained["data"] / "videos/val").glob("*.mp4"))
+    book = _run("explore_learned_kernels.ipynb", trained["work"], monkeypatch,
+                LV_CKPT=str(trained["ckpts"][1]), LV_CKPT_B=str(trained["ckpts"][0]),
+                LV_VIDEOS=",".join(map(str, videos)))
+    # TAM: kernel violins, V per channel, the comparison; no spatial maps nor flow fields
+    assert _outputs(book, "image/png") == 3
+    text = "".join(o.get("text", "") for c in book.cells if c.cell_type == "code"
+                   for o in c.outputs)
+    assert "no spatial views" in text and "no flow views" in text and "predictions:" in text
+
+
+def test_gradcam_on_a_clip(trained, monkeypatch):
+    video = sorted((trained["data"] / "videos/val").glob("*.mp4"))[1]
+    book = _run("gradcam_on_a_clip.ipynb", trained["work"], monkeypatch,
+                LV_CKPT=str(trained["ckpts"][1]), LV_VIDEO=str(video), LV_LABEL="move_right")
+    assert _outputs(book, "image/png") == 3 and _outputs(book, "image/gif") == 1
+
+
+def test_train_from_python_with_cli_main(trained, tmp_path, monkeypatch):
+    book = _run("train_from_python.ipynb", tmp_path, monkeypatch, LV_DATA=str(trained["data"]),
+                LV_QUICK="1")
+    assert list(tmp_path.glob("runs/tam_from_python/**/media/interpret/kernels/*.png"))
+    assert _outputs(book, "image/png") >= 2  # the kernel logger's figures, shown
