@@ -5,10 +5,10 @@ model is rebuilt first, from the first of these that is available:
 
 1. ``model=``: an already built model;
 2. ``arch=`` (and ``build_model`` options): ``build_model(arch, num_classes, **options)``;
-3. ``config=``: the run's CLI config (a ``config.yaml`` path, YAML text or a dict);
+3. ``config=``: the run's CLI config (a ``lightning_config.yaml`` path, YAML text or a dict);
 4. the config the CLI stores in every checkpoint (``checkpoint["lightning_vid"]``, written by
    :class:`lightning_vid.cli.SaveRunConfig`);
-5. a ``config.yaml`` saved by the CLI near the checkpoint (the W&B run's ``files`` folder or
+5. a ``lightning_config.yaml`` saved by the CLI near the checkpoint (the W&B run's ``files`` folder or
    the logger's ``log_dir`` under the checkpoint's grandparent folder), the newest whose
    model loads the weights exactly.
 
@@ -29,6 +29,7 @@ import torch
 import yaml
 from torch import nn
 
+from lightning_vid.cli import RUN_CONFIG
 from lightning_vid.system import VideoClassifier
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -58,7 +59,9 @@ def _num_classes(checkpoint: dict) -> Optional[int]:
 def model_from_config(config: Union[PathLike, str, dict], num_classes: Optional[int] = None
                       ) -> nn.Module:
     """Build the video model of a CLI config (``model.model.class_path`` and ``init_args``),
-    with ``pretrained=False``; ``num_classes`` fills a value the config leaves to a link."""
+    with ``pretrained=False``. Values the config leaves blank for the CLI's links come from
+    ``num_classes`` and the data section (``num_segments``, ``frames_per_segment``,
+    ``crop_size`` as ``input_size``)."""
     cfg = _read_config(config)
     spec = cfg["model"]["model"]
     module_name, _, class_name = spec["class_path"].rpartition(".")
@@ -68,8 +71,10 @@ def model_from_config(config: Union[PathLike, str, dict], num_classes: Optional[
     args = dict(spec.get("init_args") or {})
     data = (cfg.get("data") or {}).get("init_args") or {}
     accepted = inspect.signature(cls).parameters
-    for key, value in (("num_classes", num_classes), ("num_segments", data.get("num_segments")),
-                       ("frames_per_segment", data.get("frames_per_segment"))):
+    linked = (("num_classes", num_classes), ("num_segments", data.get("num_segments")),
+              ("frames_per_segment", data.get("frames_per_segment")),
+              ("input_size", data.get("crop_size")))  # the CLI's links from the data section
+    for key, value in linked:
         if key in accepted and args.get(key) is None and value is not None:
             args[key] = value
     if "pretrained" in accepted:
@@ -79,7 +84,7 @@ def model_from_config(config: Union[PathLike, str, dict], num_classes: Optional[
 
 def _nearby_configs(path: Path) -> list[Path]:
     root = path.resolve().parent.parent
-    found = sorted(root.rglob("config.yaml"), key=lambda p: p.stat().st_mtime, reverse=True)
+    found = sorted(root.rglob(RUN_CONFIG), key=lambda p: p.stat().st_mtime, reverse=True)
     return found[:20]
 
 
@@ -106,8 +111,8 @@ def _model_for(checkpoint: dict, path: Path, config: Any, arch: Optional[str],
             continue
         return model, cfg
     raise ValueError(
-        f"cannot rebuild the model of {path}: it holds no CLI config and no config.yaml near it "
-        "matches its weights; pass config= (the run's config.yaml), arch= or model="
+        f"cannot rebuild the model of {path}: it holds no CLI config and no lightning_config.yaml near it "
+        "matches its weights; pass config= (the run's lightning_config.yaml), arch= or model="
     )
 
 

@@ -2,7 +2,8 @@
 
 ``lightning-vid fit|validate|test|predict --config lightning_vid/configs/<name>.yaml``.
 Each shared value lives once, in the data section, and is linked to the model:
-``num_classes`` (from the class-name file), ``num_segments`` and ``frames_per_segment``.
+``num_classes`` (from the class-name file), ``num_segments``, ``frames_per_segment`` and
+``crop_size`` (the model's ``input_size``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning_vid.system import VideoClassifier
 
 
+#: the file name of the resolved CLI config saved in each run's folder
+RUN_CONFIG = "lightning_config.yaml"
+
+
 class SaveRunConfig(SaveConfigCallback):
     """Saves the resolved config once per run, inside that run's own folder.
 
@@ -26,6 +31,8 @@ class SaveRunConfig(SaveConfigCallback):
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs["save_to_log_dir"] = False
+        # not "config.yaml": W&B writes its own run config under that name in the same folder
+        kwargs.setdefault("config_filename", RUN_CONFIG)
         super().__init__(*args, **kwargs)
 
     def save_config(self, trainer, pl_module, stage: str) -> None:
@@ -63,12 +70,15 @@ class VideoCLI(LightningCLI):
                               apply_on="instantiate")
         parser.link_arguments("data.frames_per_segment", "model.frames_per_segment",
                               apply_on="instantiate")
+        # the model is built for the frames it will see (TRM's cTRM has per-position kernels)
+        parser.link_arguments("data.crop_size", "model.model.init_args.input_size",
+                              apply_on="instantiate")
 
 
 def cli_main(args: Optional[list[str]] = None) -> VideoCLI:
     """Entry point of ``lightning-vid``; ``args`` replaces ``sys.argv[1:]`` (notebooks, tests)."""
     os.environ.setdefault("WANDB_MODE", "offline")
-    return VideoCLI(
+    cli = VideoCLI(
         VideoClassifier,
         subclass_mode_data=True,
         save_config_callback=SaveRunConfig,
@@ -76,6 +86,11 @@ def cli_main(args: Optional[list[str]] = None) -> VideoCLI:
         args=args,
         auto_configure_optimizers=False,
     )
+    # end this command's W&B run: a next command in the same process (fit then test from
+    # Python or a notebook) would otherwise log into it and overwrite its saved config
+    if isinstance(getattr(cli, "trainer", None) and cli.trainer.logger, WandbLogger):
+        cli.trainer.logger.experiment.finish()
+    return cli
 
 
 if __name__ == "__main__":  # pragma: no cover

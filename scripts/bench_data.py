@@ -25,9 +25,9 @@ step, and resident memory over a long epoch. Everything is measured in one run.
 2. **Loader vs compute.** ``ClipDataset`` with TSN training sampling (T=8) and the training
    transform at 224 through a DataLoader with 2 workers (wall-clock clips/s), against one
    training step (forward, backward, SGD) of TSN-ResNet-50 on ``(B, 8, 3, 224, 224)``.
-3. **Memory.** 1,000 samples (with bad files in the mix) through a DataLoader with 2 workers;
-   resident memory (RSS, and PSS, which counts the pages the forked workers share once) of the
-   main process plus workers after 100, 500 and 1,000 samples.
+3. **Memory.** 1,000 samples (with bad files in the mix) through a DataLoader with 2 workers
+   (in a fresh process, so the workers inherit nothing from the benchmarks before); RSS, PSS
+   and USS of the main process and of each worker after 100, 250, 500, 750 and 1,000 samples.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ import importlib.util
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -49,11 +51,13 @@ import torch
 
 from lightning_vid.data import frames_io, video_io
 from lightning_vid.data.annotations import VideoRecord
+from lightning_vid.data.datamodule import worker_init
 from lightning_vid.data.dataset import ClipDataset, collate
 from lightning_vid.data.sampling import ClipSampler, segment_indices
 from lightning_vid.data.transforms import eval_transform, train_transform
 
 FPS, FRAMES, SEGMENTS = 30, 300, 8
+EXTRA_MARKS: list = []
 
 
 # ---- test videos -----------------------------------------------------------------------------
@@ -201,8 +205,8 @@ def decode_table(name: str, paths: dict[str, str], clips: list[list[int]],
 # ---- loader against compute -----------------------------------------------------------------
 
 
-def _worker_init(_: int) -> None:
-    torch.set_num_threads(1)
+def _worker_init(worker_id: int) -> None:
+    worker_init(worker_id)  # as the data modules set up their workers
     warnings.simplefilter("ignore")
 
 
@@ -245,16 +249,19 @@ def train_step_rate(batch_size: int, steps: int) -> tuple[float, str]:
 # ---- memory -----------------------------------------------------------------------------------
 
 
-def memory_mib() -> tuple[float, float]:
-    """Resident (RSS) and proportional (PSS: shared pages split between the processes that map
-    them) memory of this process and its children (the workers), MiB."""
+def memory_mib() -> dict[str, tuple[float, float, float]]:
+    """RSS, PSS and USS (MiB) of this process (``main``) and of its children (the workers).
+
+    RSS counts pages shared with the parent in every worker; PSS splits shared pages between
+    the processes mapping them; USS is what a process alone holds (a leak shows here)."""
     import psutil
 
     me = psutil.Process()
-    processes = [me, *me.children(recursive=True)]
-    rss = sum(p.memory_info().rss for p in processes)
-    pss = sum(getattr(p.memory_full_info(), "pss", 0) for p in processes)
-    return rss / 2**20, pss / 2**20
+    out = {}
+    for name, proc in [("main", me), *((f"worker {i}", c) for i, c in enumerate(me.children()))]:
+        info = proc.memory_full_info()
+        out[name] = tuple(getattr(info, k, 0) / 2**20 for k in ("rss", "pss", "uss"))
+    return out
 
 
 def memory_table(paths: list[str], bad: list[str], samples: int = 1000) -> list[str]:
@@ -264,19 +271,26 @@ def memory_table(paths: list[str], bad: list[str], samples: int = 1000) -> list[
                                              generator=torch.Generator().manual_seed(0))
     loader = torch.utils.data.DataLoader(dataset, batch_size=1, sampler=sampler, num_workers=2,
                                          collate_fn=collate, worker_init_fn=_worker_init)
-    marks, seen, skipped = {100: (0.0, 0.0), 500: (0.0, 0.0), samples: (0.0, 0.0)}, 0, 0
+    marks = sorted({100, samples // 4, samples // 2, 3 * samples // 4, samples} | set(EXTRA_MARKS))
+    seen, skipped, taken = 0, 0, {}
     start = time.perf_counter()
     for batch in loader:
         seen += 1
         skipped += int(batch["skipped"].sum())
         if seen in marks:
-            marks[seen] = memory_mib()
+            taken[seen] = memory_mib()
     elapsed = time.perf_counter() - start
-    rss0, pss0 = marks[100]
-    lines = ["| samples | RSS, main + 2 workers (MiB) | vs after 100 | PSS (MiB) | vs after 100 |",
-             "|---:|---:|---:|---:|---:|"]
-    lines += [f"| {n} | {rss:.0f} | {100 * (rss / rss0 - 1):+.1f} % | {pss:.0f} | "
-              f"{100 * (pss / pss0 - 1):+.1f} % |" for n, (rss, pss) in marks.items()]
+    lines = ["| samples | process | RSS (MiB) | PSS (MiB) | USS (MiB) | USS vs after 100 |",
+             "|---:|---|---:|---:|---:|---:|"]
+    for n in marks:
+        for name, (rss, pss, uss) in taken[n].items():
+            uss0 = taken[marks[0]].get(name, (0, 0, uss))[2]
+            lines.append(f"| {n} | {name} | {rss:.0f} | {pss:.0f} | {uss:.0f} | "
+                         f"{100 * (uss / uss0 - 1):+.1f} % |")
+        total = [sum(v[i] for v in taken[n].values()) for i in range(3)]
+        total0 = sum(v[2] for v in taken[marks[0]].values())
+        lines.append(f"| {n} | **all** | {total[0]:.0f} | {total[1]:.0f} | {total[2]:.0f} | "
+                     f"{100 * (total[2] / total0 - 1):+.1f} % |")
     lines.append(f"\n{samples} samples in {elapsed:.0f} s, {skipped} bad-file skips "
                  f"({len(bad)} bad of {len(records)} records)")
     return lines
@@ -292,7 +306,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2, help="clips per training step")
     parser.add_argument("--skip-loader", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--samples", type=int, default=1000, help="samples in the memory run")
+    parser.add_argument("--memory-only", help=argparse.SUPPRESS)  # internal: paths file
     args = parser.parse_args()
+    if args.memory_only:
+        good, bad = Path(args.memory_only).read_text().split("\n#bad\n")
+        print("\n".join(memory_table(good.splitlines(), bad.splitlines(), args.samples)) + "\n")
+        return
     print(f"# lightning_vid data benchmark\n\nnproc={len(os.sched_getaffinity(0))}, load average "
           f"{os.getloadavg()[0]:.1f}; av {av.__version__}, torch {torch.__version__}\n")
     generator = torch.Generator().manual_seed(0)
@@ -316,10 +336,21 @@ def main() -> None:
                 copies.append(str(link))
         videos = [c for c in copies if c.endswith(".mp4")]
         folders = [c for c in copies if not c.endswith(".mp4")]
+        if not args.skip_memory:
+            bad = [str(Path(tmp) / "missing.mp4"), str(Path(tmp) / "truncated.mp4")]
+            data = Path(paths["original"]).read_bytes()
+            Path(bad[1]).write_bytes(data[: len(data) // 3])
+            listing = Path(tmp) / "memory_paths.txt"
+            listing.write_text("\n".join([*videos, *folders, "#bad", *bad]))
+            print(f"### Memory over {args.samples} samples (2 workers, eval transform 224)\n",
+                  flush=True)
+            # a fresh process: its workers must not inherit this one's decode-benchmark heap
+            subprocess.run([sys.executable, __file__, "--memory-only", str(listing),
+                            "--samples", str(args.samples)], check=True)
         if not args.skip_loader:
-            step, where = train_step_rate(args.batch, 3)
             rates = {"short-GOP videos": loader_rate(videos, 4, 12),
                      "frame folders": loader_rate(folders, 4, 12)}
+            step, where = train_step_rate(args.batch, 3)
             print("### DataLoader (2 workers, TSN 8x224 training clips) vs training step\n")
             print("| what | clips/s |\n|---|---:|")
             for what, rate in rates.items():
@@ -329,12 +360,6 @@ def main() -> None:
             slowest = min(rates.values())
             print(f"\nbottleneck: {'compute' if step < slowest else 'loading'} "
                   f"(loader / step = {slowest / step:.1f}x)\n")
-        if not args.skip_memory:
-            bad = [str(Path(tmp) / "missing.mp4"), str(Path(tmp) / "truncated.mp4")]
-            data = Path(paths["original"]).read_bytes()
-            Path(bad[1]).write_bytes(data[: len(data) // 3])
-            print("### Resident memory over 1,000 samples (2 workers, eval transform 224)\n")
-            print("\n".join(memory_table(videos + folders, bad)))
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -12,7 +12,7 @@ from lightning_vid.callbacks._media import MediaBatch
 from lightning_vid.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from lightning_vid.viz._optional import require_matplotlib
 from lightning_vid.viz.images import figure_to_array
-from lightning_vid.viz.interpret import display_frames, record_forward, to_views
+from lightning_vid.viz.interpret import display_frames, record_forward, select_views, to_views
 from lightning_vid.viz.report import class_name, clip_captions, clip_figures, kernel_figure
 
 FigureKind = Literal["kernel", "channel", "spatial", "flow"]
@@ -85,12 +85,12 @@ class KernelAttentionLogger(ClipCallback):
             return
         captions = clip_captions(fixed.names, fixed.labels, logits.cpu(), fixed.class_names)
         media = MediaBatch(trainer)
-        epoch = f"epoch {trainer.current_epoch}, step {trainer.global_step}"
-        kernels = kernel_figure(views, style=self.style, label=epoch) if "kernel" in self.kinds \
-            else None
-        if kernels is not None:
-            media.add_images(f"{self.key}/kernels", [figure_to_array(kernels)],
-                             [f"{epoch}, {len(fixed.clips)} clips"])
+        if "kernel" in self.kinds:
+            kernels = kernel_figure(select_views(views, "kernel", self.modules), style=self.style)
+            if kernels is not None:
+                media.add_images(f"{self.key}/kernels", [figure_to_array(kernels)],
+                                 [f"epoch {trainer.current_epoch}, step {trainer.global_step}, "
+                                  f"{len(fixed.clips)} clips"])
         frames = display_frames(fixed.clips, getattr(model, "frames_per_segment", 1),
                                 self.mean, self.std)
         per_kind = clip_figures(views, frames, captions, [k for k in self.kinds if k != "kernel"],
@@ -98,12 +98,10 @@ class KernelAttentionLogger(ClipCallback):
         arrays = {kind: [figure_to_array(f) for f in figs] for kind, figs in per_kind.items()}
         for kind, images in arrays.items():
             media.add_images(f"{self.key}/{kind}", images, captions)
-        probs = logits.float().softmax(-1).cpu()
-        names = fixed.class_names
+        probs, names = logits.float().softmax(-1).cpu(), fixed.class_names
         rows = [[fixed.names[i], class_name(int(fixed.labels[i]), names),
                  class_name(int(probs[i].argmax()), names), round(float(probs[i].max()), 4),
                  *[arrays[k][i] for k in arrays]] for i in range(len(fixed.clips))]
         media.add_table(f"{self.key}/clips", ["video", "label", "pred", "confidence", *arrays],
                         rows)
         self.last_files = media.send()
-

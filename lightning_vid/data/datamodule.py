@@ -16,7 +16,10 @@ a malformed line fails before training.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
+import sys
 from pathlib import Path
 from typing import Any, Literal, Optional
 
@@ -63,7 +66,8 @@ class ClipDataModule(L.LightningDataModule):
         batch_size: clips per training/validation batch (per device).
         test_batch_size: videos per test/predict batch; default ``batch_size`` for
             single-view tests and 1 for multi-view ones (a video's views are a batch already).
-        num_workers: DataLoader worker processes (each decodes with one thread).
+        num_workers: DataLoader worker processes (each decodes with one thread; see
+            :func:`worker_init`).
         decode_timeout: seconds one video may take to read before it counts as unreadable.
     """
 
@@ -131,6 +135,11 @@ class ClipDataModule(L.LightningDataModule):
     def num_classes(self) -> int:
         return len(self.classes)
 
+    @property
+    def crop_size(self) -> int:
+        """The square frame size the model sees (linked to the model's ``input_size``)."""
+        return self.hparams.crop_size
+
     def describe_protocol(self, stage: Stage) -> str:
         """The views of an evaluation stage in words (logged next to its metrics)."""
         hp = self.hparams
@@ -187,7 +196,7 @@ class ClipDataModule(L.LightningDataModule):
         return loader(
             dataset, batch_size=batch_size, shuffle=train, sampler=sampler, drop_last=train,
             num_workers=workers, collate_fn=collate, persistent_workers=workers > 0,
-            pin_memory=False, worker_init_fn=_one_thread if workers > 0 else None,
+            pin_memory=False, worker_init_fn=worker_init if workers > 0 else None,
         )
 
     def train_dataloader(self) -> DataLoader:
@@ -239,9 +248,27 @@ class VideoDataModule(ClipDataModule):
         return read_csv_list(self.root / name, len(self.classes)) if name else None
 
 
-def _one_thread(_: int) -> None:
-    """Each DataLoader worker decodes and transforms with one thread."""
+def worker_init(_: int = 0) -> None:
+    """DataLoader worker setup: one thread for decoding and transforms (the workers already
+    run in parallel), and flat memory.
+
+    glibc raises its mmap threshold to the size of the largest buffer freed so far, after which
+    decoded frames and clips (hundreds of KiB to a few MiB) are carved from the heap, which
+    then grows by fragmentation and by copy-on-write of the pages a forked worker inherits.
+    Fixing the threshold at 128 KiB (``mallopt(M_MMAP_THRESHOLD)``) keeps such buffers mapped
+    per allocation and returned when freed: worker memory stays flat over an epoch
+    (``scripts/bench_data.py`` measures it). Elsewhere than glibc this part does nothing.
+    """
     import torch
 
     torch.set_num_threads(1)
     os.environ["OMP_NUM_THREADS"] = "1"
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+        except (OSError, AttributeError):  # not glibc
+            pass
+
+
+_M_MMAP_THRESHOLD = -3  # <malloc.h>

@@ -42,10 +42,9 @@ class Outcome:
 
 
 def _init_worker() -> None:
-    import torch
+    from lightning_vid.data.datamodule import worker_init
 
-    torch.set_num_threads(1)
-    os.environ["OMP_NUM_THREADS"] = "1"
+    worker_init()
 
 
 def _run_one(job: tuple[Callable[[str], Outcome], str, Optional[float]]) -> Outcome:

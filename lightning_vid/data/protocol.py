@@ -45,7 +45,9 @@ class EvalProtocol:
         clips: N; 1 for ``centre`` and ``tempo``, 2 for ``twice``.
         crops: 1 (centre), 3 (covering the frame along its long side) or 10 (TSN oversampling).
         crop_size: the crop side; ``None``: the data module's ``crop_size`` for 1 and 10
-            crops, the short side (``scale_size``) for 3 crops ("full resolution").
+            crops, the short side (``scale_size``) for 3 crops ("full resolution"). A model
+            built for one input size (TRM's cTRM: ``input_size`` is linked to the data
+            module's ``crop_size``) needs the same size here.
         scale_size: the short side frames are resized to; ``None``: the data module's.
         tempo_stride: tau for ``tempo``.
     """

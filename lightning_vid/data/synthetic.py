@@ -21,7 +21,7 @@ Per clip, drawn at random: the shape (square, disc, triangle, cross, L, arrow, h
 rotation uses only the shapes without a rotational symmetry below 120 degrees), the colour
 and texture (plain, stripes, checker, fixed to the object so it moves, scales and turns with
 it), the size (12-24 px at 64 px), the amount of motion over the whole clip (a translation
-of 20-40 px, a scale factor of 1.6-2.5, a rotation of 90-180 degrees; constant speed), the
+of 20-40 px, a scale factor of 1.8-2.5, a rotation of 90-180 degrees; constant speed), the
 start position, and the background (solid, gradient or low-contrast noise, with up to three
 static low-contrast blobs). Objects contrast with the background in brightness.
 
@@ -124,8 +124,8 @@ SHAPES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "arrow": _arrow,
     "half_disc": _half_disc,
 }
-# Rotation steps between sampled frames reach ~45 degrees: no 90-degree symmetry allowed.
-ROTATION_SHAPES = ("triangle", "l_shape", "arrow", "half_disc")
+# Rotation steps between sampled frames reach ~65 degrees: only shapes without symmetry.
+ROTATION_SHAPES = ("l_shape", "arrow", "half_disc")
 
 
 def _hsv(h: float, s: float, v: float) -> np.ndarray:
@@ -215,17 +215,17 @@ def _trajectory(
         centres = np.stack([along, across] if pair == 0 else [across, along], axis=-1)
         halves = np.full(frames, half, dtype=np.float32)
     elif pair == 2:  # grow: geometric interpolation of the size
-        half0 = rng.uniform(5.0, 8.0) * unit
-        factor = rng.uniform(1.6, min(2.5, 18.0 * unit / half0))
+        half0 = rng.uniform(5.5, 8.0) * unit
+        factor = rng.uniform(1.8, min(2.5, 18.0 * unit / half0))
         halves = half0 * factor**t
         lo, hi = _REACH * halves[-1] + unit, size - _REACH * halves[-1] - unit
         centres = np.broadcast_to(rng.uniform(lo, hi, size=2), (frames, 2))
     else:  # rotate_clockwise
-        half = rng.uniform(8.0, 13.0) * unit
+        half = rng.uniform(10.0, 14.0) * unit
         lo, hi = _REACH * half + unit, size - _REACH * half - unit
         centres = np.broadcast_to(rng.uniform(lo, hi, size=2), (frames, 2))
         halves = np.full(frames, half, dtype=np.float32)
-        angles = angle0 + np.deg2rad(rng.uniform(90.0, 180.0)) * t
+        angles = angle0 + np.deg2rad(rng.uniform(180.0, 270.0)) * t
     return np.asarray(centres, np.float32), np.asarray(halves, np.float32), angles, shape
 
 

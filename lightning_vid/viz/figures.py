@@ -286,13 +286,21 @@ def gradcam_figure(frames: np.ndarray, cam: np.ndarray, shares: Optional[np.ndar
         if i == 0:
             _row_name(ax, f"Grad-CAM\n{layer}")
     _colorbar(fig, grid[1, t], "jet", 0.0, 1.0, "per-video scale")
-    ax = fig.add_subplot(grid[2, :t])
+    _share_bars(fig.add_subplot(grid[2, :t]), shares, empty=not cam.any())
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def _share_bars(ax, shares: np.ndarray, empty: bool) -> None:
+    """Each frame's share of the clip's CAM; an all-zero CAM is said in words."""
+    t = len(shares)
     bars = ax.bar(range(t), shares, color="C0")
     ax.bar_label(bars, [f"{s:.0%}" for s in shares], fontsize=7)
     ax.set_xticks(range(t), [f"t={i}" for i in range(t)])
     ax.set_xlim(-0.5, t - 0.5)
-    ax.set_ylim(0, max(float(shares.max()) * 1.25, 1e-6))
+    ax.set_ylim(0, float(shares.max()) * 1.25 if not empty else 1.0)
+    if empty:
+        ax.text((t - 1) / 2, 0.5, "the CAM is 0 everywhere: no activation at this layer raises "
+                "the explained class's score", ha="center", va="center", fontsize=8)
     _row_name(ax, "share of the\nclip's CAM")
     ax.tick_params(labelsize=7)
-    fig.suptitle(title, fontsize=10)
-    return fig

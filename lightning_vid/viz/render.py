@@ -7,7 +7,7 @@ For papers and talks::
     python -m lightning_vid.viz.render ...   # the same, without the console script
 
 The model is rebuilt by :func:`lightning_vid.load_checkpoint` (from the config the CLI keeps
-in the checkpoint, ``--config``, or a ``config.yaml`` near it). Each video is sampled as in
+in the checkpoint, ``--config``, or a ``lightning_config.yaml`` near it). Each video is sampled as in
 evaluation (segment centres, short side resized to ``--scale-size``, centre crop
 ``--crop-size``; both default to the checkpoint's data config). Written into ``--out``:
 
@@ -60,7 +60,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ckpt", required=True, help="a VideoClassifier checkpoint")
     p.add_argument("--video", required=True, nargs="+", help="one or more video files")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--config", help="the run's config.yaml (default: kept in the checkpoint)")
+    p.add_argument("--config", help="the run's lightning_config.yaml (default: kept in the checkpoint)")
     p.add_argument("--crop-size", type=int, help="frame size (default: the checkpoint's)")
     p.add_argument("--scale-size", type=int, help="short side before the crop")
     p.add_argument("--label", nargs="+", help="true class of each video (index or name)")

@@ -31,8 +31,8 @@ def test_without_the_stored_config_the_run_config_yaml_is_found_or_given(cli_run
     del checkpoint["lightning_vid"]  # as a checkpoint written outside the CLI
     stripped = cli_run["ckpt"].with_name("stripped.ckpt")
     torch.save(checkpoint, stripped)
-    found = lightning_vid.load_checkpoint(stripped)  # runs/**/config.yaml of the W&B run
-    given = lightning_vid.load_checkpoint(stripped, config=cli_run["run_dir"] / "config.yaml")
+    found = lightning_vid.load_checkpoint(stripped)  # runs/**/lightning_config.yaml of the W&B run
+    given = lightning_vid.load_checkpoint(stripped, config=cli_run["run_dir"] / "lightning_config.yaml")
     assert _same_predictions(found, cli_run["cli"].model)
     assert _same_predictions(given, cli_run["cli"].model)
     assert found.class_names == cli_run["cli"].datamodule.classes  # from the data root
@@ -51,3 +51,22 @@ def test_a_python_checkpoint_needs_arch_or_model(tmp_path):
     other = build_model("tsm", 5, num_segments=4, backbone="resnet18")
     assert _same_predictions(lightning_vid.load_checkpoint(path, model=other), system, frames=4)
     shutil.rmtree(path.parent)
+
+
+@pytest.mark.parametrize("arch, cls, frames", [("tdn", "TDN", 5), ("trm", "TRM", 1)])
+def test_values_left_to_links_come_from_the_data_section(arch, cls, frames):
+    """With links applied at instantiation, num_segments, TDN's frames per segment and the
+    input size (TRM's per-position kernels) are blank in the saved config: the data section
+    has them, and the weights of the trained model fit."""
+    from lightning_vid.checkpoint import model_from_config
+
+    blank = {"num_classes": None, "num_segments": None, "input_size": None}
+    config = {"model": {"model": {"class_path": f"lightning_vid.models.zoo.{cls}",
+                                  "init_args": {**blank, "backbone": "resnet18",
+                                                "pretrained": True}}},
+              "data": {"init_args": {"num_segments": 4, "frames_per_segment": frames,
+                                     "crop_size": 48}}}
+    model = model_from_config(config, num_classes=3)  # pretrained: never downloaded again
+    assert (model.num_classes, model.num_segments, model.frames_per_segment) == (3, 4, frames)
+    trained = build_model(arch, 3, num_segments=4, backbone="resnet18", input_size=48)
+    model.load_state_dict(trained.state_dict())  # strict: the same shapes everywhere

@@ -147,3 +147,9 @@ def test_gradcam_figure_frames_overlays_and_shares(frames, tmp_path):
     assert fig.axes[T].get_ylabel() == "Grad-CAM\ntrunk.layer4"
     assert fig.axes[2 * T].get_ylabel() == "per-video scale"
     assert fig._suptitle.get_text() == "clip D | pred move_left"
+
+
+def test_an_all_zero_gradcam_says_so(frames):
+    fig = figures.gradcam_figure(frames, np.zeros((T, S, S), np.float32), np.zeros(T))
+    assert "0 everywhere" in fig.axes[-1].texts[-1].get_text()
+    assert fig.axes[-1].get_ylim() == (0.0, 1.0)

@@ -74,7 +74,6 @@ def test_cli_fit_logs_data_wait_and_multi_view_test_records_its_protocol(benchma
               "--data.init_args.root", str(benchmark_root / "ucf101"),
               "--data.init_args.crop_size=32", "--data.init_args.scale_size=32",
               "--data.init_args.batch_size=2", "--data.init_args.num_workers=0",
-              "--model.model.init_args.input_size=32",
               '--trainer.logger={"class_path": "lightning.pytorch.loggers.CSVLogger", '
               '"init_args": {"save_dir": "runs/csv"}}',
               "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]

@@ -56,7 +56,7 @@ def test_trajectories_have_the_documented_motion(pair):
             assert (np.diff(along) < 0).all() and np.ptp(centres[:, 1 - pair]) == 0
             assert 12 <= 2 * halves[0] <= 24
         elif pair == 2:  # grow
-            assert 1.6 - 1e-3 <= halves[-1] / halves[0] <= 2.5 + 1e-3
+            assert 1.8 - 1e-3 <= halves[-1] / halves[0] <= 2.5 + 1e-3
             assert (np.diff(halves) > 0).all()
         else:  # rotate_clockwise: the angle increases (clockwise on screen with y down)
             assert 90 - 1e-3 <= np.rad2deg(angles[-1] - angles[0]) <= 180 + 1e-3
