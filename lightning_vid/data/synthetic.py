@@ -225,7 +225,7 @@ def _trajectory(
         lo, hi = _REACH * half + unit, size - _REACH * half - unit
         centres = np.broadcast_to(rng.uniform(lo, hi, size=2), (frames, 2))
         halves = np.full(frames, half, dtype=np.float32)
-        angles = angle0 + np.deg2rad(rng.uniform(180.0, 270.0)) * t
+        angles = angle0 + np.deg2rad(rng.uniform(90.0, 180.0)) * t
     return np.asarray(centres, np.float32), np.asarray(halves, np.float32), angles, shape
 
 
