@@ -93,7 +93,8 @@ def test_frame_heatmaps_overlay_each_frame_on_one_scale_per_row(frames, tmp_path
                 maps)
     zero = View("trunk.layer4.0.conv1.temporal", "TemporalRelocation", "relocation", "spatial",
                 torch.zeros(1, T, 2, 2))
-    fig = figures.frame_heatmaps(frames, [(view, maps[0].numpy()), (zero, zero.data[0].numpy())],
+    grey = np.full_like(frames, 0.5)  # uniform frames: the overlay's colour is the map's alone
+    fig = figures.frame_heatmaps(grey, [(view, maps[0].numpy()), (zero, zero.data[0].numpy())],
                                  "clip B")
     array = _check_image(fig, tmp_path, "frame_heatmaps")
     row = fig.axes[T:2 * T]

@@ -63,6 +63,12 @@ def test_trajectories_have_the_documented_motion(pair):
             assert shape in synthetic.ROTATION_SHAPES
 
 
+def test_object_is_brighter_than_background_in_every_channel():
+    for seed in range(50):
+        obj, bg, _ = synthetic._colours(np.random.default_rng(seed))
+        assert obj.min() > bg.max() - 0.05
+
+
 def test_generate_writes_the_layout_once(tmp_path, capsys):
     out = generate(tmp_path / "bench", seed=3, **SMALL)
     assert (out / "classes.txt").read_text().splitlines() == list(CLASSES)
@@ -86,8 +92,9 @@ def test_generate_writes_the_layout_once(tmp_path, capsys):
         assert frames.shape == (16, 32, 32, 3)
         expected = render_clip(index, np.random.default_rng([3, 1, index]), size=32, frames=16)
         error = np.abs(frames.astype(int) - expected).mean(axis=(1, 2, 3))  # per frame
-        assert error.max() < 4, error
-        assert np.abs(frames.astype(int) - expected[::-1]).mean() > error.mean() + 1
+        reversed_error = np.abs(frames.astype(int) - expected[::-1]).mean(axis=(1, 2, 3))
+        assert error.max() < 6, error  # lossy H.264 4:2:0 at 32 px
+        assert error.mean() < 0.6 * reversed_error.mean(), (error, reversed_error)
 
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
     assert synthetic.main(["--out", str(out), "--num-train", "16", "--num-val", "8", "--num-test",
