@@ -5,7 +5,8 @@
 
 For each architecture it runs ``lightning-vid fit`` then ``lightning-vid test`` (best
 checkpoint) with ``lightning_vid/configs/<arch>_*_synthetic.yaml`` and prints a Markdown
-table: test top-1/top-5, parameters, GMACs per clip at the benchmark size, training time.
+table: test top-1/top-5, parameters, training time and epochs (``scripts/zoo.py`` adds
+GMACs, throughput and memory for ``make bench``).
 TSN cannot tell a class from its time-reversed partner, so it stays near 50 %; a working
 temporal module should be near 100 %.
 """

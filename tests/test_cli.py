@@ -14,7 +14,7 @@ from lightning_vid.cli import cli_main
 from lightning_vid.data.synthetic import generate
 
 CONFIGS = Path(__file__).resolve().parents[1] / "lightning_vid" / "configs"
-TSM = str(CONFIGS / "tsm_r18_8x1_synthetic.yaml")
+TSM = str(CONFIGS / "tsm_r18_4x1_synthetic.yaml")
 # tiny and fast: 32 px frames, 2 batches an epoch, no worker processes
 TINY = ["--data.batch_size=4", "--data.num_workers=0", "--data.crop_size=32",
         "--data.scale_size=32", "--trainer.limit_train_batches=2", "--trainer.limit_val_batches=1",
@@ -73,7 +73,7 @@ def test_resume_from_last_checkpoint(tiny_data, in_tmp):
     args = ["--config", TSM, "--data.root", tiny_data, *TINY, *_no_logger()]
     first = cli_main(["fit", *args, "--trainer.max_epochs=1"])
     steps = first.trainer.global_step
-    last = in_tmp / "runs/tsm_r18_8x1_synthetic/checkpoints/last.ckpt"
+    last = in_tmp / "runs/tsm_r18_4x1_synthetic/checkpoints/last.ckpt"
     assert last.is_file() and torch.load(last, weights_only=False)["epoch"] == 0
     resumed = cli_main(["fit", *args, "--trainer.max_epochs=2", "--ckpt_path", "last"])
     assert resumed.trainer.current_epoch == 2
@@ -87,7 +87,7 @@ def test_print_config_output_loads_again(tiny_data, in_tmp):
     (in_tmp / "printed.yaml").write_text(printed)
     cli = cli_main(["fit", "--config", "printed.yaml", *TINY, *_no_logger(),
                     "--trainer.fast_dev_run=1"])
-    assert cli.trainer.state.finished and cli.model.model.num_segments == 8
+    assert cli.trainer.state.finished and cli.model.model.num_segments == 4
 
 
 @pytest.mark.parametrize("typo", ["--model.model.init_args.fold_dvi=4", "--data.init_args.num_segmnts=4",

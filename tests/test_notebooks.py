@@ -12,7 +12,7 @@ from lightning_vid.data.synthetic import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-CONFIG = str(ROOT / "lightning_vid" / "configs" / "tsm_r18_8x1_synthetic.yaml")
+CONFIG = str(ROOT / "lightning_vid" / "configs" / "tsm_r18_4x1_synthetic.yaml")
 ALL = sorted(NOTEBOOKS.glob("*.ipynb"))
 
 

@@ -15,7 +15,7 @@ from lightning_vid.models.weights import canonical_key, load_weights
 from lightning_vid.system import VideoClassifier
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "lightning_vid/configs"
-CONFIG = str(CONFIG_DIR / "tsm_r18_8x1_synthetic.yaml")
+CONFIG = str(CONFIG_DIR / "tsm_r18_4x1_synthetic.yaml")
 
 
 class Tiny(nn.Module):

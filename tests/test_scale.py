@@ -21,7 +21,7 @@ from lightning_vid.cli import cli_main
 from lightning_vid.data.synthetic import generate
 
 HERE = Path(__file__).resolve().parent
-CONFIG = str(HERE.parent / "lightning_vid/configs/tsm_r18_8x1_synthetic.yaml")
+CONFIG = str(HERE.parent / "lightning_vid/configs/tsm_r18_4x1_synthetic.yaml")
 TINY = ["--data.batch_size=4", "--data.num_workers=0", "--data.crop_size=32",
         "--data.scale_size=32", "--trainer.enable_progress_bar=false",
         "--trainer.enable_model_summary=false", "--trainer.logger=false",

@@ -8,15 +8,22 @@ lightning_vid.models.zoo.TSM``) before anything runs.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Literal, Optional
 
 from torch import nn
 
+from lightning_vid.blocks.correlation import Gaussian
+from lightning_vid.blocks.tam import TAMVariant, TemporalAdaptiveModule
+from lightning_vid.blocks.tcm import RADIUS_BY_STAGE, TemporalCorrelation
+from lightning_vid.blocks.tea import MotionExcitation, TEABottle2neck, mta_replacing
+from lightning_vid.blocks.trm import TemporalRelocation
 from lightning_vid.blocks.tsm import TemporalShift
 from lightning_vid.models.inject import inject_temporal
 from lightning_vid.models.recognizer import Recognizer
 from lightning_vid.models.registry import register_model
+from lightning_vid.models.tdn_recognizer import TDNRecognizer, add_long_term_tdm
 from lightning_vid.models.trunk import Pretrained, create_trunk
+from lightning_vid.models.trunk import stages as trunk_stages
 
 
 @register_model("tsn")
@@ -71,12 +78,6 @@ class TSM(Recognizer):
         super().__init__(trunk, num_classes, num_segments, dropout=dropout)
 
 
-from typing import Literal  # noqa: E402  (TEA's typed options)
-
-from lightning_vid.blocks.tea import MotionExcitation, TEABottle2neck, mta_replacing  # noqa: E402
-from lightning_vid.models.trunk import stages as trunk_stages  # noqa: E402
-
-
 def add_tea(
     trunk: nn.Module,
     num_segments: int,
@@ -125,11 +126,6 @@ class TEA(Recognizer):
         super().__init__(trunk, num_classes, num_segments, dropout=dropout)
 
 
-from typing import Literal  # noqa: E402  (TDN's typed options)
-
-from lightning_vid.models.tdn_recognizer import TDNRecognizer, add_long_term_tdm  # noqa: E402
-
-
 @register_model("tdn")
 class TDN(TDNRecognizer):
     """TDN: 5 frames per segment; S-TDM fused after the stem and res2 (centre frame only in
@@ -159,12 +155,6 @@ class TDN(TDNRecognizer):
                          dropout=dropout, fusion_weights=fusion_weights)
 
 
-from typing import Literal  # noqa: E402  (TRM's typed options)
-
-from lightning_vid.blocks.trm import TemporalRelocation  # noqa: E402
-from lightning_vid.models.trunk import stages as trm_stages  # noqa: E402
-
-
 def conv1_input_sizes(trunk: nn.Module, input_size: int) -> dict[nn.Module, int]:
     """The side of the map each residual block's conv1 sees for ``input_size``-squared frames.
 
@@ -172,7 +162,7 @@ def conv1_input_sizes(trunk: nn.Module, input_size: int) -> dict[nn.Module, int]
     largest conv stride; with padding k // 2 every stride-2 conv or pool rounds up.
     """
     size, sizes = -(-input_size // 4), {}
-    for stage in trm_stages(trunk):
+    for stage in trunk_stages(trunk):
         for block in stage:
             sizes[block.conv1] = size  # before the block's stride: 28 for layer3.0 at 224
             stride = max(m.stride[0] for m in block.modules() if isinstance(m, nn.Conv2d))
@@ -222,9 +212,6 @@ class TRM(Recognizer):
         super().__init__(trunk, num_classes, num_segments, dropout=dropout)
 
 
-from lightning_vid.blocks.tam import TAMVariant, TemporalAdaptiveModule  # noqa: E402
-
-
 def add_temporal_adaptive(trunk: nn.Module, num_segments: int, **options: object) -> list[str]:
     """Inject TAM after conv1 -> bn1 -> act1 of every block of res2..res5 (16 in R50)."""
     return inject_temporal(
@@ -258,10 +245,6 @@ class TANet(Recognizer):
             variant=variant, local_kernel_size=local_kernel_size, global_bn=global_bn,
         )
         super().__init__(trunk, num_classes, num_segments, dropout=dropout)
-
-
-from lightning_vid.blocks.correlation import Gaussian  # noqa: E402  (TCM's typed options)
-from lightning_vid.blocks.tcm import RADIUS_BY_STAGE, TemporalCorrelation  # noqa: E402
 
 
 def add_temporal_correlation(

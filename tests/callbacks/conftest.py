@@ -9,8 +9,8 @@ import pytest
 from lightning_vid.data.synthetic import generate
 
 CONFIGS = Path(__file__).resolve().parents[2] / "lightning_vid" / "configs"
-TSM = str(CONFIGS / "tsm_r18_8x1_synthetic.yaml")
-# 32 px frames, T = 8 (the config's), one batch of 2 clips to train and one to validate
+TSM = str(CONFIGS / "tsm_r18_4x1_synthetic.yaml")
+# 32 px frames, T = 4 (the config's), one batch of 2 clips to train and one to validate
 TINY = ["--data.batch_size=2", "--data.num_workers=0", "--data.crop_size=32",
         "--data.scale_size=32", "--trainer.limit_train_batches=1", "--trainer.limit_val_batches=1",
         "--trainer.max_epochs=1", "--trainer.enable_progress_bar=false",

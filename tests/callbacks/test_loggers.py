@@ -17,7 +17,7 @@ from lightning_vid.models import build_model
 from lightning_vid.system import VideoClassifier
 from lightning_vid.viz import figures
 
-T = 8
+T = 4
 
 
 def _png_sizes(folder: Path, prefix: str = "") -> list[tuple[int, int]]:
@@ -36,7 +36,7 @@ def _inches(width: float, height: float) -> tuple[int, int]:
 
 def test_wandb_run_holds_every_figure_as_valid_images(cli_run):
     """TCM from the CLI: the W&B run folder holds images, tables and videos as valid PNG and
-    GIF files, one per clip, of the sizes the figure layouts give for T = 8 frames."""
+    GIF files, one per clip, of the sizes the figure layouts give for T = 4 frames."""
     media = cli_run["run_dir"] / "media"
     cell, label = figures.CELL, figures.LABEL_W
     expected = {  # TCM: attention (1 row), confidence fast/slow (2 rows), displacement (2)

@@ -7,7 +7,7 @@ from PIL import Image
 from lightning_vid.data import count_frames
 from lightning_vid.viz.render import main
 
-T = 8
+T = 4
 
 
 def test_renders_every_figure_of_the_model_with_gif_and_mp4(cli_run, tmp_path, capsys):

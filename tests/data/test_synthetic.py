@@ -52,15 +52,15 @@ def test_trajectories_have_the_documented_motion(pair):
         assert (centres - reach >= 0).all() and (centres + reach <= 64).all()
         if pair in (0, 1):  # move_left: x decreases; move_up: y decreases (y points down)
             along = centres[:, pair]
-            assert 20 - 1e-3 <= along[0] - along[-1] <= 40 + 1e-3
+            assert 28 - 1e-3 <= along[0] - along[-1] <= 44 + 1e-3
             assert (np.diff(along) < 0).all() and np.ptp(centres[:, 1 - pair]) == 0
-            assert 12 <= 2 * halves[0] <= 24
+            assert 10 <= 2 * halves[0] <= 20
         elif pair == 2:  # grow
-            assert 1.8 - 1e-3 <= halves[-1] / halves[0] <= 2.5 + 1e-3
+            assert 2.2 - 1e-3 <= halves[-1] / halves[0] <= 3.0 + 1e-3
             assert (np.diff(halves) > 0).all()
         else:  # rotate_clockwise: the angle increases (clockwise on screen with y down)
-            assert 90 - 1e-3 <= np.rad2deg(angles[-1] - angles[0]) <= 180 + 1e-3
-            assert shape in synthetic.ROTATION_SHAPES
+            assert 100 - 1e-3 <= np.rad2deg(angles[-1] - angles[0]) <= 150 + 1e-3
+            assert shape in synthetic.ROTATION_SHAPES and 30 <= 2 * halves[0] <= 38
 
 
 def test_object_is_brighter_than_background_in_every_channel():
@@ -114,13 +114,26 @@ def test_generate_refuses_other_settings_without_overwrite(tmp_path):
 
 
 def test_output_does_not_depend_on_the_number_of_workers(tmp_path):
+    """The same clips whatever ``workers``: lists and metadata byte for byte, every video the
+    rendered clip of its (seed, split, index). libx264 is not bit-reproducible from run to run
+    here (the same frames encoded twice in one process can differ by a few bytes' worth of
+    mode decisions), so videos are compared decoded, against the clip they encode."""
     settings = {**SMALL, "num_train": 8, "num_val": 0, "num_test": 0}
     one = generate(tmp_path / "one", **settings)
     two = generate(tmp_path / "two", **{**settings, "workers": 2})
     files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(two) for p in two.rglob("*") if p.is_file())
     assert len(files) == 8 + 5
     for name in files:
-        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+        if name.suffix != ".mp4":
+            assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    for index in range(8):
+        clip = render_clip(index % 8, synthetic._clip_rng(0, "train", index), 32, 16)
+        other = render_clip((index + 2) % 8, synthetic._clip_rng(0, "train", index + 2), 32, 16)
+        for out in (one, two):
+            decoded = _decode(out / synthetic._video_path("train", index)).astype(np.float32)
+            error, wrong = np.abs(decoded - clip).mean(), np.abs(decoded - other).mean()
+            assert error < 6.0 and error < wrong / 2, (out, index, error, wrong)
 
 
 def test_order_invariant_model_cannot_separate_a_pair():
