@@ -59,9 +59,10 @@ def _num_classes(checkpoint: dict) -> Optional[int]:
 def model_from_config(config: Union[PathLike, str, dict], num_classes: Optional[int] = None
                       ) -> nn.Module:
     """Build the video model of a CLI config (``model.model.class_path`` and ``init_args``),
-    with ``pretrained=False``. Values the config leaves blank for the CLI's links come from
-    ``num_classes`` and the data section (``num_segments``, ``frames_per_segment``,
-    ``crop_size`` as ``input_size``)."""
+    with ``pretrained=False``. As the CLI's links do when it instantiates, ``num_classes`` and
+    the data section (``num_segments``, ``frames_per_segment``, ``crop_size`` as
+    ``input_size``) override what the model section holds: a saved config keeps the model's
+    defaults there (the links apply after parsing)."""
     cfg = _read_config(config)
     spec = cfg["model"]["model"]
     module_name, _, class_name = spec["class_path"].rpartition(".")
@@ -75,7 +76,7 @@ def model_from_config(config: Union[PathLike, str, dict], num_classes: Optional[
               ("frames_per_segment", data.get("frames_per_segment")),
               ("input_size", data.get("crop_size")))  # the CLI's links from the data section
     for key, value in linked:
-        if key in accepted and args.get(key) is None and value is not None:
+        if key in accepted and value is not None:
             args[key] = value
     if "pretrained" in accepted:
         args["pretrained"] = False

@@ -11,7 +11,8 @@ from lightning_vid.models.zoo import TCM
 from lightning_vid.system import VideoClassifier
 
 
-def _same_predictions(a, b, frames=8):
+def _same_predictions(a, b):
+    frames = a.model.num_segments * a.model.frames_per_segment
     clip = torch.randn(2, frames, 3, 32, 32)
     with torch.no_grad():
         return torch.allclose(a.eval()(clip), b.eval()(clip), atol=1e-5)
@@ -47,26 +48,29 @@ def test_a_python_checkpoint_needs_arch_or_model(tmp_path):
         lightning_vid.load_checkpoint(path)
     loaded = lightning_vid.load_checkpoint(path, arch="tsm", backbone="resnet18", num_segments=4)
     assert loaded.model.num_classes == 5 and loaded.class_names is None
-    assert _same_predictions(loaded, system, frames=4)
+    assert _same_predictions(loaded, system)
     other = build_model("tsm", 5, num_segments=4, backbone="resnet18")
-    assert _same_predictions(lightning_vid.load_checkpoint(path, model=other), system, frames=4)
+    assert _same_predictions(lightning_vid.load_checkpoint(path, model=other), system)
     shutil.rmtree(path.parent)
 
 
 @pytest.mark.parametrize("arch, cls, frames", [("tdn", "TDN", 5), ("trm", "TRM", 1)])
 def test_values_left_to_links_come_from_the_data_section(arch, cls, frames):
     """With links applied at instantiation, num_segments, TDN's frames per segment and the
-    input size (TRM's per-position kernels) are blank in the saved config: the data section
-    has them, and the weights of the trained model fit."""
+    input size (TRM's per-position kernels) are blank in the saved config, or hold the model's
+    defaults (what a saved CLI config holds): the data section has them and wins, as the CLI's
+    links do, and the weights of the trained model fit."""
     from lightning_vid.checkpoint import model_from_config
 
-    blank = {"num_classes": None, "num_segments": None, "input_size": None}
-    config = {"model": {"model": {"class_path": f"lightning_vid.models.zoo.{cls}",
-                                  "init_args": {**blank, "backbone": "resnet18",
-                                                "pretrained": True}}},
-              "data": {"init_args": {"num_segments": 4, "frames_per_segment": frames,
-                                     "crop_size": 48}}}
-    model = model_from_config(config, num_classes=3)  # pretrained: never downloaded again
-    assert (model.num_classes, model.num_segments, model.frames_per_segment) == (3, 4, frames)
     trained = build_model(arch, 3, num_segments=4, backbone="resnet18", input_size=48)
-    model.load_state_dict(trained.state_dict())  # strict: the same shapes everywhere
+    for left in ({"num_classes": None, "num_segments": None, "input_size": None},
+                 {"num_classes": 400, "num_segments": 8, "input_size": 224}):
+        config = {"model": {"model": {"class_path": f"lightning_vid.models.zoo.{cls}",
+                                      "init_args": {**left, "backbone": "resnet18",
+                                                    "pretrained": True}}},
+                  "data": {"init_args": {"num_segments": 4, "frames_per_segment": frames,
+                                         "crop_size": 48}}}
+        model = model_from_config(config, num_classes=3)  # pretrained: never downloaded again
+        assert (model.num_classes, model.num_segments, model.frames_per_segment) == (
+            3, 4, frames)
+        model.load_state_dict(trained.state_dict())  # strict: the same shapes everywhere

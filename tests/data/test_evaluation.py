@@ -69,7 +69,7 @@ def in_tmp(tmp_path, monkeypatch):
 
 
 def test_cli_fit_logs_data_wait_and_multi_view_test_records_its_protocol(benchmark_root, in_tmp):
-    common = ["--config", str(ROOT / "lightning_vid/configs/tsm_r18_8x1_synthetic.yaml"),
+    common = ["--config", str(ROOT / "lightning_vid/configs/tsm_r18_4x1_synthetic.yaml"),
               "--data", str(ROOT / "lightning_vid/configs/data/ucf101.yaml"),
               "--data.init_args.root", str(benchmark_root / "ucf101"),
               "--data.init_args.crop_size=32", "--data.init_args.scale_size=32",
