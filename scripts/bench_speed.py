@@ -4,7 +4,6 @@
     python scripts/bench_speed.py [--backbone resnet50] [--size 224] [--batch 2] [--repeats 5]
     python scripts/bench_speed.py --device cuda --batch 32 --precision bf16 --channels-last
 
-
 All models are built and timed in one run, interleaved (round-robin over repeats, the fastest
 repeat kept), on the same trunk, T = 8, training mode. The rule of thumb checked in the last
 column: a module's time ratio to TSN should stay within 1.25x its GMAC ratio to TSN
@@ -60,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     archs = args.arch or list_models()
     archs = ["tsn"] + [a for a in archs if a != "tsn"]
     models, clips, best, gmacs = {}, {}, {}, {}
+    target = torch.zeros(args.batch, dtype=torch.long, device=device)
     for arch in archs:
         torch.manual_seed(0)
         m = build_model(arch, num_classes=400, num_segments=8, backbone=args.backbone,
@@ -68,10 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         models[arch] = m = m.to(device, memory_format=fmt)
         n = m.num_segments * m.frames_per_segment
         clips[arch] = torch.randn(args.batch, n, 3, args.size, args.size, device=device)
-        target = torch.zeros(args.batch, dtype=torch.long, device=device)
         step_time(m, clips[arch], target, args.precision)  # warm-up
         best[arch] = float("inf")
-    target = torch.zeros(args.batch, dtype=torch.long, device=device)
     for _ in range(args.repeats):
         for arch in archs:
             best[arch] = min(best[arch], step_time(models[arch], clips[arch], target,

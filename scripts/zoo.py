@@ -5,7 +5,7 @@
 
 Test top-1 comes from the table ``scripts/demo.py`` wrote for the training run (``make bench``:
 every architecture trained with its synthetic config, one recipe for all). Everything else is
-measured here, each architecture in its own child process, built from the same config:
+measured here on models built from the same configs:
 
 - parameters, and GMACs per clip (fvcore multiply-adds) at the benchmark size (the config's
   trunk, T and crop) and at the papers' size (ResNet-50 trunk for every module, 8 segments,
@@ -24,7 +24,6 @@ Every measured figure is also given relative to TSN from the same run.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import re
 import statistics
@@ -41,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from demo import config_for  # noqa: E402  (scripts/ is not a package)
 
+from lightning_vid.checkpoint import model_from_config  # noqa: E402
 from lightning_vid.models import build_model  # noqa: E402
 from lightning_vid.models.complexity import count_gmacs, count_params  # noqa: E402
 
@@ -58,13 +58,10 @@ def read_results(path: Path) -> dict[str, float]:
 
 
 def build_from_config(arch: str) -> tuple[torch.nn.Module, dict]:
+    """The model of the architecture's synthetic config, as the CLI builds it, and the config's
+    data section."""
     cfg = yaml.safe_load(Path(config_for(arch)).read_text())
-    spec, data = cfg["model"]["model"], cfg["data"]["init_args"]
-    module, name = spec["class_path"].rsplit(".", 1)
-    cls = getattr(importlib.import_module(module), name)
-    model = cls(num_classes=8, num_segments=data["num_segments"], input_size=data["crop_size"],
-                **spec.get("init_args", {}))
-    return model, data
+    return model_from_config(cfg, num_classes=8), cfg["data"]["init_args"]
 
 
 def _setup(arch: str) -> tuple[torch.nn.Module, dict, torch.Tensor, torch.Tensor]:
@@ -218,9 +215,9 @@ def main(argv: list[str] | None = None) -> int:
         print(peak_memory(args.peak_memory))
         return 0
     top1 = read_results(Path(args.results))
-    archs = ["tsn"] + [a for a in top1 if a != "tsn"]
     if "tsn" not in top1:
         raise SystemExit(f"{args.results}: no tsn row; the zoo is relative to TSN")
+    archs = ["tsn"] + [a for a in top1 if a != "tsn"]
     rows = measure(archs, args.steps)
     text = table(rows, top1) + f"\n\nTest top-1 from {args.results}.\n"
     print("\n" + text)

@@ -26,8 +26,9 @@ faint blobs). At 64 px: translations of 28-44 px of 10-20 px objects, growth by 
 from 9-14 px, rotations of 100-150 degrees of 30-38 px objects; the whole object stays in
 the frame. The amounts are what a ResNet-18 trained from scratch in a few CPU epochs can
 learn (4 sampled frames, 48 px crops): with rotations of 20-28 px objects, rotation direction
-stayed at chance after 8 epochs while every other pair reached 100 %. The object is always a light tint over a darker background: with both polarities
-a small TSM stalled at chance on rotation for as long as we trained it.
+stayed at chance after 8 epochs while every other pair reached 100 %. The object is always a
+light tint over a darker background: with both polarities a small TSM stalled at chance on
+rotation for as long as we trained it.
 
 Layout written by ``generate`` / ``python -m lightning_vid.data.synthetic --out DIR``::
 
@@ -301,10 +302,8 @@ def _write_mp4(path: Path, frames: np.ndarray, fps: int, crf: int = 18) -> None:
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"
         stream.options = {"crf": str(crf), "g": "16", "threads": "1"}
-        for index, frame in enumerate(frames):
-            picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
-            picture.pts, picture.time_base = index, Fraction(1, fps)  # explicit: reproducible
-            container.mux(stream.encode(picture))
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         container.mux(stream.encode())
 
 
