@@ -30,7 +30,8 @@ stayed at chance after 8 epochs while every other pair reached 100 %. The object
 light tint over a darker background: with both polarities a small TSM stalled at chance on
 rotation for as long as we trained it.
 
-Layout written by ``generate`` / ``python -m lightning_vid.data.synthetic --out DIR``::
+Layout written by ``generate`` / ``lightning-vid-data synthetic --out DIR`` (or
+``python -m lightning_vid.data.synthetic --out DIR``)::
 
     DIR/classes.txt                          one class name per line, in index order
     DIR/{train,val,test}.csv                 header ``path,label``; rows
@@ -410,9 +411,11 @@ def generate(
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None,
+         prog: str = "python -m lightning_vid.data.synthetic") -> int:
+    """The command line (also ``lightning-vid-data synthetic``); returns the exit status."""
     parser = argparse.ArgumentParser(
-        prog="python -m lightning_vid.data.synthetic",
+        prog=prog,
         description="Write the synthetic motion benchmark (8 classes in time-reversal pairs).",
     )
     parser.add_argument("--out", required=True, help="output directory")

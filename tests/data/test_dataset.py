@@ -1,6 +1,7 @@
-"""Every kind of bad file a real dataset holds: never a crash or a hang; the sample is replaced
-deterministically by the next readable record, the file is named in a warning, and the number
-of skipped records travels with the sample."""
+"""Every kind of bad file a real dataset holds: never a crash or a hang; the sample of an
+unreadable record is replaced deterministically by the next readable record, the file is named
+in a warning, and the sample says it stands in (``skipped``, ``unreadable``), so an epoch counts
+each unreadable record exactly once; the evaluation sampler partitions a dataset under DDP."""
 
 import time
 import warnings
@@ -12,7 +13,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from lightning_vid.data.annotations import VideoRecord
-from lightning_vid.data.dataset import ClipDataset, collate
+from lightning_vid.data.dataset import ClipDataset, EvalDistributedSampler, collate
 from lightning_vid.data.frames_io import write_frame_folder
 from lightning_vid.data.media import MediaReader
 from lightning_vid.data.sampling import ClipSampler
@@ -83,9 +84,11 @@ def test_bad_file_is_skipped_named_and_replaced_by_the_next(kind, tmp_path, good
     data = dataset([bad, *good])
     with pytest.warns(UserWarning, match=f"skipping unreadable video {bad}"):
         sample = data[0]
-    assert (sample["index"], sample["label"], sample["skipped"]) == (1, 1, 1)
-    assert sample["clip"].shape == (8, 3, 16, 16)
-    assert data[1]["skipped"] == 0
+    # the sample of record 0 stands in for it with record 1's clip and label
+    assert (sample["index"], sample["label"], sample["skipped"]) == (0, 1, 1)
+    assert sample["unreadable"] and sample["clip"].shape == (8, 3, 16, 16)
+    assert torch.equal(sample["clip"], data[1]["clip"])
+    assert (data[1]["skipped"], data[1]["unreadable"]) == (0, "")
 
 
 def test_replacement_is_deterministic_and_wraps_around(tmp_path, good):
@@ -93,9 +96,10 @@ def test_replacement_is_deterministic_and_wraps_around(tmp_path, good):
              make_bad("zero_frames", tmp_path)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        first = [(s["index"], s["skipped"]) for s in map(dataset(paths).__getitem__, range(5))]
-        second = [(s["index"], s["skipped"]) for s in map(dataset(paths).__getitem__, range(5))]
-    assert first == second == [(0, 0), (3, 2), (3, 1), (3, 0), (0, 1)]  # 4 -> wraps to 0
+        first = [(s["label"], s["skipped"]) for s in map(dataset(paths).__getitem__, range(5))]
+        second = [(s["label"], s["skipped"]) for s in map(dataset(paths).__getitem__, range(5))]
+    # records 1 and 2 take record 3's clip (label 3); record 4 wraps to record 0
+    assert first == second == [(0, 0), (3, 1), (3, 1), (3, 0), (0, 1)]
 
 
 def test_videos_shorter_than_the_clip_repeat_frames(good):
@@ -117,16 +121,33 @@ def test_a_hanging_read_times_out_and_is_skipped(tmp_path, good):
     start = time.perf_counter()
     with pytest.warns(UserWarning, match="good.mp4.*no result after 0.5 s"):
         sample = data[0]
-    assert time.perf_counter() - start < 5 and sample["index"] == 1
+    assert time.perf_counter() - start < 5 and sample["label"] == 1 and sample["skipped"] == 1
 
 
-def test_too_many_bad_files_in_a_row_is_an_error_naming_the_first(tmp_path, good):
-    paths = [make_bad("missing", tmp_path)] * 3 + good
+def test_too_many_undecodable_files_in_a_row_is_an_error_naming_their_lines(tmp_path, good):
+    text = make_bad("text", tmp_path)
+    records = [VideoRecord(text, 0, source=f"l.csv:{n}") for n in range(2, 6)]
+    records += [VideoRecord(p, 0) for p in good]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with pytest.raises(RuntimeError, match="3 consecutive unreadable videos from .*never_do"):
-            ClipDataset([VideoRecord(p, 0) for p in paths], ClipSampler("centre", 8),
-                        max_skips=2)[0]
+        with pytest.raises(RuntimeError, match=r"3 videos in a row that exist but do not decode, "
+                                               r"after .*text.mp4 \(l.csv:2\): l.csv:3, l.csv:4, "
+                                               r"l.csv:5 .*lightning-vid-data check"):
+            ClipDataset(records, ClipSampler("centre", 8), max_skips=2)[0]
+
+
+def test_known_missing_files_are_passed_over_unread_and_do_not_count_to_the_limit(tmp_path, good):
+    missing = [make_bad("missing", tmp_path)] * 17  # a class folder that was not copied
+    data = ClipDataset([VideoRecord(p, 0) for p in missing + good], ClipSampler("centre", 8),
+                       max_skips=2, missing=range(17))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the data module reported them already
+        samples = [data[i] for i in range(len(data))]
+    assert [s["skipped"] for s in samples] == [1] * 17 + [0, 0]
+    assert {s["unreadable"] for s in samples[:17]} == {"missing"}
+    with pytest.raises(ValueError, match="every one of the 2 listed videos is missing"):
+        ClipDataset([VideoRecord(p, 0) for p in missing[:2]], ClipSampler("centre", 8),
+                    missing=[0, 1])
 
 
 def test_worker_processes_decode_every_kind_of_bad_file(tmp_path, good):
@@ -137,5 +158,16 @@ def test_worker_processes_decode_every_kind_of_bad_file(tmp_path, good):
         batches = list(loader)
     skipped = torch.cat([b["skipped"] for b in batches])
     index = torch.cat([b["index"] for b in batches])
-    assert len(index) == len(paths) and set(index.tolist()) <= {7, 8}
-    assert skipped.tolist() == [7, 6, 5, 4, 3, 2, 1, 0, 0]
+    reasons = [r for b in batches for r in b["unreadable"]]
+    assert index.tolist() == list(range(len(paths)))
+    assert skipped.tolist() == [1] * 7 + [0, 0]  # 7 bad records in a row count 7, not 28
+    assert all(reasons[:7]) and reasons[7:] == ["", ""]
+
+
+@pytest.mark.parametrize("size,world", [(10, 2), (11, 2), (7, 3), (2, 4)])
+def test_eval_sampler_partitions_the_dataset(size, world):
+    parts = [list(EvalDistributedSampler(range(size), world, rank)) for rank in range(world)]
+    flat = sorted(i for part in parts for i in part)
+    assert flat == list(range(size))  # every video exactly once: no padding, no repeats
+    lengths = [len(EvalDistributedSampler(range(size), world, r)) for r in range(world)]
+    assert lengths == [len(p) for p in parts] and max(lengths) - min(lengths) <= 1
