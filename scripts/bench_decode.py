@@ -209,16 +209,19 @@ def exactness(output: np.ndarray, wanted: list, reference: dict[int, np.ndarray]
     return exact, worst
 
 
-def cpu_ms(methods: dict[str, Method], path: str, wanted: list, repeats: int) -> dict[str, float]:
-    """Median CPU ms per clip; one untimed warm-up round, then the methods alternate."""
+def cpu_ms(methods: dict[str, Method], path: str, wanted: list,
+           repeats: int) -> dict[str, list[float]]:
+    """CPU ms per clip of each round; one untimed warm-up round, then the methods alternate
+    (the order rotating from round to round)."""
     times: dict[str, list[float]] = {name: [] for name in methods}
+    names = list(methods)
     for round_ in range(repeats + 1):
-        for name, fn in methods.items():
+        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
             start = time.process_time()
-            fn(path, wanted)
+            methods[name](path, wanted)
             if round_:
                 times[name].append((time.process_time() - start) * 1e3)
-    return {name: statistics.median(values) for name, values in times.items()}
+    return times
 
 
 def measure(name: str, path: str, clip: str, methods: dict[str, Method],
@@ -232,28 +235,34 @@ def measure(name: str, path: str, clip: str, methods: dict[str, Method],
                                         if 0 <= j < count})
     checks = {m: exactness(fn(path, wanted), wanted, reference) for m, fn in methods.items()}
     times = cpu_ms(methods, path, wanted, repeats)
-    return [{"video": name, "clip": clip, "method": m, "ms": times[m], "exact": checks[m][0],
-             "diff": checks[m][1]} for m in methods]
+    return [{"video": name, "clip": clip, "method": m, "ms": statistics.median(times[m]),
+             "rounds": times[m], "exact": checks[m][0], "diff": checks[m][1]} for m in methods]
+
+
+def paired(peer: dict, ours: dict) -> float:
+    """The median over rounds of ``peer time / ours time`` in the same round (a load that
+    changes between rounds hits both alike)."""
+    return statistics.median(p / o for p, o in zip(peer["rounds"], ours["rounds"]))
 
 
 def table(rows: list[dict]) -> str:
     lines = ["| video | clip | method | CPU ms/clip | exact | max diff |", "|---|---|---|---:|---|---:|"]
     lines += [f"| {r['video']} | {r['clip']} | {r['method']} | {r['ms']:.2f} | "
               f"{'yes' if r['exact'] else 'NO'} | {r['diff']} |" for r in rows]
-    lines += ["", "Ratio = CPU time of the best exact peer / CPU time of `read_frames` "
-              "(>= 1: `read_frames` as fast or faster); fair = decode every frame, one "
-              "swscale thread.", "",
+    lines += ["", "Ratio = CPU time of the best exact peer / CPU time of `read_frames`, the "
+              "median of the per-round ratios (>= 1: `read_frames` as fast or faster); fair = "
+              "decode every frame, one swscale thread.", "",
               "| video | clip | best exact peer | x peer (index cold) | x peer (index cached) "
               "| x fair decode-every-frame (cold) |", "|---|---|---|---:|---:|---:|"]
     for key in dict.fromkeys((r["video"], r["clip"]) for r in rows):
         group = {r["method"]: r for r in rows if (r["video"], r["clip"]) == key}
         exact_peers = [r for m, r in group.items() if r["exact"] and m in EXACT_PEERS]
         cold, cached = group["read_frames (index cold)"], group["read_frames (index cached)"]
-        fair = group["decode every frame (fair)"]["ms"] / cold["ms"]
+        fair = paired(group["decode every frame (fair)"], cold)
         if exact_peers:
             best = min(exact_peers, key=lambda r: r["ms"])
-            lines.append(f"| {key[0]} | {key[1]} | {best['method']} | {best['ms'] / cold['ms']:.2f} "
-                         f"| {best['ms'] / cached['ms']:.2f} | {fair:.2f} |")
+            lines.append(f"| {key[0]} | {key[1]} | {best['method']} | {paired(best, cold):.2f} "
+                         f"| {paired(best, cached):.2f} | {fair:.2f} |")
         else:
             lines.append(f"| {key[0]} | {key[1]} | (none installed) | - | - | {fair:.2f} |")
     return "\n".join(lines)

@@ -41,7 +41,7 @@ import os
 import sys
 from dataclasses import astuple, dataclass
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 import lightning as L
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
@@ -392,7 +392,9 @@ class ClipDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         return self._loader("fit", train=True)
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> Union[DataLoader, list]:
+        if self.lists["validate"] is None:  # fit without validation
+            return []
         return self._loader("validate")
 
     def test_dataloader(self) -> DataLoader:

@@ -1,9 +1,27 @@
-"""Helpers of the data tests: test videos whose frames say which frame they are."""
+"""Helpers of the data tests: test videos, and the installed ``lightning-vid-data`` command run
+as a user runs it (a subprocess, its exit status checked)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+
 import numpy as np
 import pytest
+
+
+@pytest.fixture()
+def run_tool():
+    """``run_tool(*args)``: the installed ``lightning-vid-data`` in a subprocess."""
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        command = shutil.which("lightning-vid-data", path=os.path.dirname(sys.executable))
+        assert command, "lightning-vid-data is not installed next to this Python"
+        return subprocess.run([command, *args], capture_output=True, text=True, timeout=600)
+
+    return run
 
 
 @pytest.fixture()

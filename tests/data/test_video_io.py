@@ -186,15 +186,16 @@ def test_seek_that_overshoots_is_retried_earlier(videos, monkeypatch):
 @pytest.mark.parametrize("cached", [True, False])
 def test_sequential_fallback_without_pts(videos, monkeypatch, cached):
     path, num_frames = videos["mkv_h264_bframes"]
-    no_pts = video_io._FrameIndex(count=num_frames, pts=None, keys=np.zeros(0, dtype=np.int64))
+    no_pts = video_io._FrameIndex(count=num_frames, pts=None, keys=np.zeros(0, dtype=np.int64),
+                                  reordered=False)
 
-    def index_for(key, path, container, stream):
-        if not cached:  # as on a cache miss: the container was demuxed to its end
-            for _ in container.demux(stream):
-                pass
-        return no_pts, cached
+    def new_index(key, path, container, stream):  # as on a cache miss: demuxed to its end
+        for _ in container.demux(stream):
+            pass
+        return no_pts
 
-    monkeypatch.setattr(video_io, "_index_for", index_for)
+    monkeypatch.setattr(video_io, "_cached", lambda key: no_pts if cached else None)
+    monkeypatch.setattr(video_io, "_new_index", new_index)
     wanted = [num_frames - 1, 3, 40, 3]
     assert frame_ids(read_frames(path, wanted)) == wanted
 

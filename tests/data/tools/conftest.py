@@ -1,26 +1,10 @@
-"""The dataset tools run as a user runs them: the installed ``lightning-vid-data`` command."""
+"""Videos for the dataset tools: two good ones (one with a long GOP) and a broken one."""
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from lightning_vid.data.video_io import write_video
-
-
-def lightning_vid_data(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    """The installed ``lightning-vid-data`` in a subprocess (its exit status is checked)."""
-    command = shutil.which("lightning-vid-data", path=os.path.dirname(sys.executable))
-    assert command, "lightning-vid-data is not installed next to this Python"
-    return subprocess.run([command, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
-
-
-@pytest.fixture()
-def run_tool():
-    return lightning_vid_data
 
 
 @pytest.fixture()
