@@ -246,7 +246,8 @@ def paired(peer: dict, ours: dict) -> float:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| video | clip | method | CPU ms/clip | exact | max diff |", "|---|---|---|---:|---|---:|"]
+    lines = ["| video | clip | method | CPU ms/clip | exact | max diff |",
+             "|---|---|---|---:|---|---:|"]
     lines += [f"| {r['video']} | {r['clip']} | {r['method']} | {r['ms']:.2f} | "
               f"{'yes' if r['exact'] else 'NO'} | {r['diff']} |" for r in rows]
     lines += ["", "Ratio = CPU time of the best exact peer / CPU time of `read_frames`, the "

@@ -21,7 +21,8 @@ with ``start_index = 1`` for every published frame layout (0 is accepted for hom
   when complete, so an interrupted extraction never leaves a folder that looks finished.
 
 Errors: a missing folder raises :class:`FileNotFoundError`; an unreadable folder, no frames,
-a gap in the numbering, a missing or corrupt JPEG (truncated files included), frames of different sizes or an index out
+a gap in the numbering, a missing or corrupt JPEG (truncated files included), frames of
+different sizes or an index out
 of range raise :class:`~lightning_vid.data.video_io.VideoDecodeError` naming the folder and
 the file, so the dataset skips the sample like an undecodable video.
 """
@@ -211,4 +212,3 @@ def write_frame_folder(folder: PathLike, frames: Iterable[Union[np.ndarray, torc
         shutil.rmtree(part, ignore_errors=True)
         raise
     return count
-

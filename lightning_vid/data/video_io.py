@@ -9,7 +9,10 @@ a sequential decode from the start of the file returns them. The approach:
    skipped, because the decoder emits no frame for them. Sorting the ``pts`` gives
    presentation order, so frame ``i`` has ``pts == sorted_pts[i]``. The index is kept in a
    per-process LRU cache keyed by (path, modification time, size); on a miss it is built from
-   the container that :func:`read_frames` opened anyway, then the decoder seeks back.
+   the container that :func:`read_frames` opened anyway, then the decoder seeks back. The
+   index also says whether packets come out of presentation order (B-frames); when they do
+   not, the file is opened without FFmpeg's stream probing, which decodes up to ~7 frames
+   to guess a reorder delay that such a stream does not have (see ``_open``).
 2. **Count = index length.** :func:`count_frames` returns the number of packets in that index,
    never the container header (``stream.frames`` is absent in webm/mkv and wrong for truncated
    files). The count is exact for every file whose packets each hold one frame, which is what
@@ -24,8 +27,9 @@ a sequential decode from the start of the file returns them. The approach:
    once from its keyframe, never re-sought per index. Packets of unwanted frames are decoded
    with ``skip_frame="NONREF"`` (``SKIP_NONREF``): the decoder drops the frames no other frame
    references (most B-frames), which is exact and saves about a third of the work on x264's
-   defaults. The decoded frames are finally scattered to the requested order (repeats
-   included).
+   defaults. Each kept frame is converted to RGB once, by one swscale context per call with
+   one thread (PyAV's ``to_ndarray`` starts a thread per CPU for every frame), straight into
+   its rows of the output in the requested order (repeats included): one copy, no stacking.
 4. **Safety nets.** If a seek lands after a wanted frame (some demuxers search their index by
    ``dts``), the run is retried from earlier keyframes and finally from the first one. If some
    packet has no ``pts`` or two packets share one, the index cannot map positions to
@@ -38,6 +42,8 @@ dataset can catch it and skip the sample.
 
 The container is opened per call and closed in ``finally``, which is safe in DataLoader workers;
 the decoder uses one thread (``DECODER_THREADS``) because the workers already run in parallel.
+:func:`verify` decodes every frame against the index (the dataset checker).
+``scripts/bench_decode.py`` measures :func:`read_frames` against torchcodec and decord.
 
 :func:`write_video` writes test and synthetic videos (libx264 lossless by default; mpeg4 for
 ``.avi``; VP9 or VP8 for ``.webm``). :func:`iter_frames` decodes every frame in order, resized

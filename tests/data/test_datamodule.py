@@ -79,8 +79,8 @@ def test_only_the_lists_a_stage_needs_are_read_and_checked(root):
 def test_unlabelled_list_predict_list_and_one_video(root):
     lists(root, test=GOOD, todo="path\nv/c.mp4\nv/d.mp4\n")
     dm = VideoDataModule(str(root), predict_list="todo.csv", **TINY)
-    assert [(Path(r.path).name, r.label) for r in dm.records("predict")] == [("c.mp4", -1),
-                                                                            ("d.mp4", -1)]
+    predicted = [(Path(r.path).name, r.label) for r in dm.records("predict")]
+    assert predicted == [("c.mp4", -1), ("d.mp4", -1)]
     assert VideoDataModule(str(root), **TINY).records("predict") == dm.records("test")  # default
     one = VideoDataModule(str(root), predict_list="v/d.mp4", **TINY)
     assert [(Path(r.path).name, r.label) for r in one.records("predict")] == [("d.mp4", -1)]
@@ -91,8 +91,8 @@ def test_unlabelled_list_predict_list_and_one_video(root):
 def test_excel_csv_with_bom_and_crlf_is_read(root):
     lists(root, test="\ufeffpath,label\r\nv/a.mp4,0\r\nv/b.mp4,1\r\n")
     dm = VideoDataModule(str(root), **TINY)
-    assert [(Path(r.path).name, r.label) for r in dm.records("test")] == [("a.mp4", 0),
-                                                                         ("b.mp4", 1)]
+    read = [(Path(r.path).name, r.label) for r in dm.records("test")]
+    assert read == [("a.mp4", 0), ("b.mp4", 1)]
 
 
 def test_header_only_list_names_the_file_and_split(root):

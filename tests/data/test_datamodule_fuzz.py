@@ -96,8 +96,8 @@ def test_checker_lists_what_the_loaders_skip_and_its_list_leaves_no_stand_in(mes
         "class_path": "lightning_vid.data.datamodule.VideoDataModule",
         "init_args": {"root": str(root), "train_list": None, "val_list": None,
                       "test_list": "list.csv"}}))
-    check = run_tool("check", "--data-config", str(config), "--bad-list",
-                               str(root / "bad.txt"), "--workers", "2", "--no-progress")
+    check = run_tool("check", "--data-config", str(config), "--bad-list", str(root / "bad.txt"),
+                     "--workers", "2", "--no-progress")
     assert check.returncode == 1, check.stderr
     listed = {}
     for line in (root / "bad.txt").read_text().splitlines()[1:]:

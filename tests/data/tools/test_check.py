@@ -25,8 +25,8 @@ def corrupt_middle(path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["a", "zz", "clip_0007", "v_Archery_g01", "x" * 40, "01"])
-def test_damage_in_the_middle_is_found_whatever_the_file_is_called(name, tmp_path,
-                                                                    moving_texture):
+def test_damage_in_the_middle_is_found_whatever_the_file_is_called(
+        name, tmp_path, moving_texture):
     folder = tmp_path / name
     write_frame_folder(folder, moving_texture(30, 32, 32), quality=90)
     jpeg = folder / "img_00015.jpg"
