@@ -59,6 +59,8 @@ from lightning_vid.data.sampling import ClipSampler, OutOfBound
 from lightning_vid.data.transforms import Directional, LabelAwareFlip, train_transform
 
 Stage = Literal["fit", "validate", "test", "predict"]
+#: the number of an official split (HMDB51, UCF101: 1, 2 or 3)
+SplitNumber = Literal[1, 2, 3]
 STAGES: tuple[Stage, ...] = ("fit", "validate", "test", "predict")
 #: the split of each stage, as metric names spell it (``val/acc1``, ``train/skipped``)
 SPLITS = {"fit": "train", "validate": "val", "test": "test", "predict": "predict"}

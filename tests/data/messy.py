@@ -44,45 +44,28 @@ def frames(n: int, height: int = SIZE, width: int = SIZE, seed: int = 0) -> np.n
     return np.stack([texture[:, n - t:n - t + width] for t in range(n)])
 
 
-def _audio(path: Path) -> None:
+def write_av(path: Path, video: bool = True, audio: str = "aac") -> None:
+    """A file with an audio stream (``aac``, or ``pcm_s16le`` for wav) and, if ``video``, a
+    20-frame video stream beside it."""
     with av.open(str(path), "w") as container:
-        stream = container.add_stream("aac", rate=8000)
+        sound = container.add_stream(audio, rate=8000)
+        if video:
+            stream = container.add_stream("libx264", rate=25)
+            stream.width = stream.height = SIZE
+            stream.pix_fmt, stream.options = "yuv420p", {"crf": "0"}
+            for image in frames(20):
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+            container.mux(stream.encode(None))
+        samples = np.zeros((1, 1024), np.float32 if audio == "aac" else np.int16)
         for i in range(4):
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp",
+            chunk = av.AudioFrame.from_ndarray(samples, format="fltp" if audio == "aac" else "s16",
                                                layout="mono")
-            frame.sample_rate, frame.pts = 8000, i * 1024
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
+            chunk.sample_rate, chunk.pts = 8000, i * 1024
+            container.mux(sound.encode(chunk))
+        container.mux(sound.encode(None))
 
 
-def _wav(path: Path) -> None:
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("pcm_s16le", rate=8000)
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16",
-                                           layout="mono")
-        frame.sample_rate = 8000
-        container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-
-
-def _with_audio(path: Path) -> None:
-    with av.open(str(path), "w") as container:
-        video = container.add_stream("libx264", rate=25)
-        video.width = video.height = SIZE
-        video.pix_fmt, video.options = "yuv420p", {"crf": "0"}
-        audio = container.add_stream("aac", rate=8000)
-        for i, image in enumerate(frames(20)):
-            container.mux(video.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-            if i % 4 == 0:
-                sound = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32),
-                                                   format="fltp", layout="mono")
-                sound.sample_rate, sound.pts = 8000, i // 4 * 1024
-                container.mux(audio.encode(sound))
-        container.mux(video.encode(None))
-        container.mux(audio.encode(None))
-
-
-def _zero_frames(path: Path) -> None:
+def write_zero_frames(path: Path) -> None:
     """A header with a video track and no frame in it."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=25)
@@ -131,7 +114,7 @@ def write_messy(root: Path) -> list[Case]:
     write_video(media / "portrait.mp4", frames(20, 32, 16))
     write_video(media / "three_frames.mp4", frames(3))
     write_video(media / "one_frame.mp4", frames(1))
-    _with_audio(media / "with_audio.mp4")
+    write_av(media / "with_audio.mp4")
     write_video(media / "vidéo un,deux.mp4", frames(20))
     _folder(media / "frames")
 
@@ -144,9 +127,9 @@ def write_messy(root: Path) -> list[Case]:
     _cut(media / "mpeg4.avi", media / "truncated.avi", 0.5)
     _garble_middle(media / "long.mp4", media / "garbled_middle.mp4")
     (media / "header_only.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
-    _audio(media / "audio_only.mp4")
-    _wav(media / "audio_only.wav")
-    _zero_frames(media / "zero_frames.mp4")
+    write_av(media / "audio_only.mp4", video=False)
+    write_av(media / "audio_only.wav", video=False, audio="pcm_s16le")
+    write_zero_frames(media / "zero_frames.mp4")
     _folder(media / "frames_gap", damage=lambda p: (p / "img_00010.jpg").unlink())
     _folder(media / "frames_no_first", damage=lambda p: (p / "img_00001.jpg").unlink())
     _folder(media / "frames_truncated_jpeg", damage=lambda p: (p / "img_00011.jpg").write_bytes(

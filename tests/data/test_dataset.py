@@ -6,7 +6,6 @@ each unreadable record exactly once; the evaluation sampler partitions a dataset
 import time
 import warnings
 
-import av
 import numpy as np
 import pytest
 import torch
@@ -18,6 +17,8 @@ from lightning_vid.data.frames_io import write_frame_folder
 from lightning_vid.data.media import MediaReader
 from lightning_vid.data.sampling import ClipSampler
 from lightning_vid.data.video_io import write_video
+
+from messy import write_av, write_zero_frames
 
 
 def flat(n: int, level: int = 0) -> np.ndarray:
@@ -33,20 +34,11 @@ def make_bad(kind: str, root) -> str:
         write_video(root / "full.mp4", flat(30))
         data = (root / "full.mp4").read_bytes()
         path.write_bytes(data[: len(data) // 3])
-    elif kind == "zero_frames":  # a container with a video stream and no packets
-        with av.open(str(path), "w") as container:
-            stream = container.add_stream("libx264", rate=25)
-            stream.width = stream.height = 16
-            container.mux(stream.encode(None))
+    elif kind == "zero_frames":  # a video track with no frame in it
+        write_zero_frames(path)
     elif kind == "no_video_stream":
         path = root / "tone.wav"
-        with av.open(str(path), "w") as container:
-            stream = container.add_stream("pcm_s16le", rate=8000)
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16",
-                                               layout="mono")
-            frame.sample_rate = 8000
-            container.mux(stream.encode(frame))
-            container.mux(stream.encode(None))
+        write_av(path, video=False, audio="pcm_s16le")
     elif kind == "missing":
         path = root / "never_downloaded.mp4"
     elif kind == "text":

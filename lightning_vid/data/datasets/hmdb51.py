@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, Optional, Sequence
 
 from lightning_vid.data.annotations import PathLike, VideoRecord, read_csv_list, read_text
-from lightning_vid.data.datamodule import ClipDataModule
+from lightning_vid.data.datamodule import ClipDataModule, SplitNumber
 
 HMDB51_TEMPLATE = "{class_name}/{name}"
 _SPLIT_FILE = re.compile(r"^(?P<name>.+)_test_split(?P<split>[123])\.txt$")
@@ -78,9 +78,6 @@ def read_hmdb51_split(split_dir: PathLike, split: int, subset: Literal["train", 
     return records
 
 
-Split = Literal[1, 2, 3]
-
-
 class HMDB51DataModule(ClipDataModule):
     """HMDB51, one of its three official splits (validation = the split's test videos).
 
@@ -96,7 +93,7 @@ class HMDB51DataModule(ClipDataModule):
         **kwargs: :class:`~lightning_vid.data.datamodule.ClipDataModule` options.
     """
 
-    def __init__(self, root: str, split: Split = 1,
+    def __init__(self, root: str, split: SplitNumber = 1,
                  split_dir: str = "testTrainMulti_7030_splits", videos: str = "hmdb51_org",
                  path_template: str = HMDB51_TEMPLATE, predict_list: Optional[str] = None,
                  **kwargs: Any) -> None:

@@ -18,10 +18,10 @@ Ready config: ``lightning_vid/configs/data/ucf101.yaml``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from lightning_vid.data.annotations import PathLike, VideoRecord, read_text
-from lightning_vid.data.datamodule import ClipDataModule
+from lightning_vid.data.datamodule import ClipDataModule, SplitNumber
 
 UCF101_TEMPLATE = "{path}"
 
@@ -79,9 +79,6 @@ def read_ucf101_list(path: PathLike, class_names: Sequence[str], video_root: Pat
     return records
 
 
-Split = Literal[1, 2, 3]
-
-
 class UCF101DataModule(ClipDataModule):
     """UCF101, one of its three official splits (validation = the split's test list).
 
@@ -97,7 +94,7 @@ class UCF101DataModule(ClipDataModule):
         **kwargs: :class:`~lightning_vid.data.datamodule.ClipDataModule` options.
     """
 
-    def __init__(self, root: str, split: Split = 1, list_dir: str = "ucfTrainTestlist",
+    def __init__(self, root: str, split: SplitNumber = 1, list_dir: str = "ucfTrainTestlist",
                  videos: str = "UCF-101", path_template: str = UCF101_TEMPLATE,
                  predict_list: Optional[str] = None, **kwargs: Any) -> None:
         test = f"{list_dir}/testlist0{split}.txt"

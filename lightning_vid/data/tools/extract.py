@@ -25,9 +25,9 @@ from typing import Optional
 
 from lightning_vid.data.annotations import read_path_list
 from lightning_vid.data.frames_io import DEFAULT_TEMPLATE, write_frame_folder
-from lightning_vid.data.tools.jobs import (Outcome, add_common_arguments, exit_status,
-                                           find_media, output_path, run_jobs, run_settings,
-                                           write_report)
+from lightning_vid.data.tools.jobs import (Outcome, add_common_arguments, add_output_arguments,
+                                           exit_status, find_media, output_path, run_jobs,
+                                           run_settings, write_report)
 from lightning_vid.data.video_io import count_frames, iter_frames
 
 
@@ -46,9 +46,7 @@ def extract_job(video: str, *, root: str, out: str, short_side: Optional[int] = 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser, timeout=1800)
-    parser.add_argument("--out", required=True, help="folder for the frame folders")
-    parser.add_argument("--root", help="output paths mirror input paths relative to this "
-                        "(default: the first input folder)")
+    add_output_arguments(parser, "frame folders")
     parser.add_argument("--short-side", type=int, default=256, help="0 keeps the size")
     parser.add_argument("--quality", type=int, default=90, help="JPEG quality 1-100")
     parser.add_argument("--template", default=DEFAULT_TEMPLATE, help="frame file names")

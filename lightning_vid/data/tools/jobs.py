@@ -169,6 +169,13 @@ def add_common_arguments(parser: Any, timeout: float) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def add_output_arguments(parser: Any, what: str) -> None:
+    """``--out`` (required) and ``--root`` of a tool that writes one output per input."""
+    parser.add_argument("--out", required=True, help=f"folder for the {what}")
+    parser.add_argument("--root", help="output paths mirror input paths relative to this "
+                        "(default: the first input folder)")
+
+
 def run_settings(args: Any) -> dict[str, Any]:
     """The arguments of a run, for its report."""
     return {k: v for k, v in vars(args).items() if k not in ("no_progress", "run")}

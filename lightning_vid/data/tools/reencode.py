@@ -24,9 +24,9 @@ from functools import partial
 from typing import Optional
 
 from lightning_vid.data.annotations import read_path_list
-from lightning_vid.data.tools.jobs import (Outcome, add_common_arguments, exit_status,
-                                           find_media, output_path, run_jobs, run_settings,
-                                           write_report)
+from lightning_vid.data.tools.jobs import (Outcome, add_common_arguments, add_output_arguments,
+                                           exit_status, find_media, output_path, run_jobs,
+                                           run_settings, write_report)
 from lightning_vid.data.video_io import reencode
 
 
@@ -49,9 +49,7 @@ def reencode_job(video: str, *, root: str, out: str, short_side: Optional[int] =
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser, timeout=1800)
-    parser.add_argument("--out", required=True, help="folder for the re-encoded videos")
-    parser.add_argument("--root", help="output paths mirror input paths relative to this "
-                        "(default: the first input folder)")
+    add_output_arguments(parser, "re-encoded videos")
     parser.add_argument("--short-side", type=int, default=256, help="0 keeps the size")
     parser.add_argument("--gop", type=int, default=16, help="maximum keyframe interval")
     parser.add_argument("--crf", type=int, default=23, help="x264 quality (lower = better)")
