@@ -293,10 +293,9 @@ class ClipDataModule(L.LightningDataModule):
                 self._note(SkippedFile(SPLITS[stage], record.path, record.source, reason))
 
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        trainer = self.trainer
-        if trainer is not None:
-            stage = {"train": "fit", "sanity_check": "validate"}.get(
-                str(trainer.state.stage.value), trainer.state.stage.value)
+        running = getattr(getattr(self.trainer, "state", None), "stage", None)
+        if running is not None:  # the loop this batch is for (RunningStage)
+            stage = {"train": "fit", "sanity_check": "validate"}.get(running.value, running.value)
             if stage in STAGES:
                 self.collect_skipped(batch, stage)
         return batch

@@ -124,6 +124,11 @@ class _FrameIndex:
 # --------------------------------------------------------------------------------------------
 
 
+def _why(err: Exception) -> str:
+    """FFmpeg's reason without the errno and the path the message already names."""
+    return getattr(err, "strerror", None) or str(err)
+
+
 def _open(path: PathLike, quick: bool = False) -> Any:
     """Open ``path`` for reading, with the project's error types.
 
@@ -138,7 +143,7 @@ def _open(path: PathLike, quick: bool = False) -> Any:
     try:
         container = av.open(os.fspath(path), mode="r", options=_QUICK_PROBE if quick else None)
     except (av.FFmpegError, UnicodeDecodeError) as err:
-        raise VideoDecodeError(path, f"cannot open container ({err})") from err
+        raise VideoDecodeError(path, f"cannot open container ({_why(err)})") from err
     if quick and not (container.streams.video and container.streams.video[0].width):
         container.close()
         return _open(path)
@@ -199,7 +204,7 @@ def _new_index(key: tuple[str, int, int], path: PathLike, container: Any,
     try:
         index = _build_index(container, stream)
     except av.FFmpegError as err:
-        raise VideoDecodeError(path, f"demuxing failed ({err})") from err
+        raise VideoDecodeError(path, f"demuxing failed ({_why(err)})") from err
     if index.count == 0:
         raise VideoDecodeError(path, "the video stream has no frames")
     with _CACHE_LOCK:
@@ -489,7 +494,7 @@ def read_frames(path: PathLike, indices: IndexLike) -> torch.Tensor:
                 stream = _video_stream(container, path)
             _decode_sequential(container, stream, path, unique, sink)
     except av.FFmpegError as err:
-        raise VideoDecodeError(path, f"decoding failed ({err})") from err
+        raise VideoDecodeError(path, f"decoding failed ({_why(err)})") from err
     finally:
         container.close()
     return torch.from_numpy(sink.out)
@@ -525,7 +530,7 @@ def verify(path: PathLike) -> int:
             sink.store(0, frame)
             position += 1
     except av.FFmpegError as err:
-        raise VideoDecodeError(path, f"decoding failed at frame {position} ({err})") from err
+        raise VideoDecodeError(path, f"decoding failed at frame {position} ({_why(err)})") from err
     finally:
         container.close()
     if position < index.count:
@@ -631,7 +636,7 @@ def _frames_in_order(container: Any, stream: Any, path: PathLike) -> Iterator[An
     try:
         yield from container.decode(stream)
     except av.FFmpegError as err:
-        raise VideoDecodeError(path, f"decoding failed ({err})") from err
+        raise VideoDecodeError(path, f"decoding failed ({_why(err)})") from err
 
 
 def iter_frames(path: PathLike, short_side: Optional[int] = None) -> Iterator[np.ndarray]:
