@@ -10,9 +10,9 @@ a sequential decode from the start of the file returns them. The approach:
    presentation order, so frame ``i`` has ``pts == sorted_pts[i]``. The index is kept in a
    per-process LRU cache keyed by (path, modification time, size); on a miss it is built from
    the container that :func:`read_frames` opened anyway, then the decoder seeks back. The
-   index also says whether packets come out of presentation order (B-frames); when they do
-   not, the file is opened without FFmpeg's stream probing, which decodes up to ~7 frames
-   to guess a reorder delay that such a stream does not have (see ``_open``).
+   file is opened without FFmpeg's stream probing, which decodes up to ~7 frames to guess a
+   reorder delay the stream header usually gives anyway (see ``_open``); a read of reordered
+   frames that fails so is made again after a full open.
 2. **Count = index length.** :func:`count_frames` returns the number of packets in that index,
    never the container header (``stream.frames`` is absent in webm/mkv and wrong for truncated
    files). The count is exact for every file whose packets each hold one frame, which is what
@@ -62,7 +62,7 @@ import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 import av
 import numpy as np
@@ -134,9 +134,10 @@ def _open(path: PathLike, quick: bool = False) -> Any:
 
     ``quick`` skips the stream probing that decodes frames before any is asked for (FFmpeg's
     ``find_stream_info`` decodes up to ~7 frames to guess an H.264 stream's reorder delay when
-    its header does not say: 16 ms of a 720p clip's 350). That guess matters only when frames
-    are reordered, so the index tells when a quick open is safe; a container whose streams are
-    only known by probing (no video stream or no size without it) is opened again in full.
+    its header does not say: 16 ms of a 720p clip's 350). The guess matters only for reordered
+    frames in a stream whose header omits the delay, where a read may fail and is then made
+    again after a full open (:func:`_quick_then_full`); a container whose streams are only
+    known by probing (no video stream or no size without it) is opened again in full.
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(errno.ENOENT, "video file not found", os.fspath(path))
@@ -214,26 +215,34 @@ def _new_index(key: tuple[str, int, int], path: PathLike, container: Any,
     return index
 
 
-def _open_indexed(path: PathLike) -> tuple[Any, Any, _FrameIndex, bool]:
-    """Open ``path`` with its frame index: ``(container, stream, index, at_start)``;
-    ``at_start``: nothing was read yet (else the index was just built by demuxing to the end).
-    The open is quick (see :func:`_open`) unless the frames are reordered."""
+def _open_indexed(path: PathLike, quick: bool) -> tuple[Any, Any, _FrameIndex, bool]:
+    """Open ``path`` (``quick``: see :func:`_open`) with its frame index: ``(container, stream,
+    index, at_start)``; ``at_start``: nothing was read yet (else the index was just built by
+    demuxing to the end)."""
     key = _index_key(path)
     index = _cached(key)
-    container = _open(path, quick=index is None or not index.reordered)
+    container = _open(path, quick)
     try:
         stream = _video_stream(container, path)
         if index is not None:
             return container, stream, index, True
-        index = _new_index(key, path, container, stream)
-        if index.reordered:  # the decoder needs the reorder delay that probing finds
-            container.close()
-            container = _open(path)
-            return container, _video_stream(container, path), index, True
-        return container, stream, index, False
+        return container, stream, _new_index(key, path, container, stream), False
     except BaseException:
         container.close()
         raise
+
+
+def _quick_then_full(path: PathLike, read: Callable[[bool], Any]) -> Any:
+    """``read(quick=True)``; for a stream with reordered frames whose quick read failed (a
+    decoder that had to guess the reorder delay can hand frames out of order, which the reads
+    detect: frames are matched by pts, never by arrival), ``read(quick=False)``."""
+    try:
+        return read(True)
+    except VideoDecodeError:
+        index = _cached(_index_key(path))
+        if index is None or not index.reordered:
+            raise
+    return read(False)
 
 
 def clear_index_cache() -> None:
@@ -478,7 +487,11 @@ def read_frames(path: PathLike, indices: IndexLike) -> torch.Tensor:
         >>> tuple(clip.shape), clip[:, 8, 8, 0].tolist()
         ((3, 16, 16, 3), [200, 0, 200])
     """
-    container, stream, index, at_start = _open_indexed(path)
+    return _quick_then_full(path, lambda quick: _read(path, indices, quick))
+
+
+def _read(path: PathLike, indices: IndexLike, quick: bool) -> torch.Tensor:
+    container, stream, index, at_start = _open_indexed(path, quick)
     try:
         wanted = _as_indices(indices, path, index.count)
         if wanted.size == 0:
@@ -490,7 +503,7 @@ def read_frames(path: PathLike, indices: IndexLike) -> torch.Tensor:
         else:
             if not at_start:  # demuxed to the end: reopen rather than trust a seek to 0
                 container.close()
-                container = _open(path, quick=not index.reordered)
+                container = _open(path, quick)
                 stream = _video_stream(container, path)
             _decode_sequential(container, stream, path, unique, sink)
     except av.FFmpegError as err:
@@ -511,12 +524,16 @@ def verify(path: PathLike) -> int:
         FileNotFoundError, VideoDecodeError: as :func:`read_frames`, naming the first frame
             that cannot be decoded.
     """
-    container, stream, index, at_start = _open_indexed(path)
+    return _quick_then_full(path, lambda quick: _verify(path, quick))
+
+
+def _verify(path: PathLike, quick: bool) -> int:
+    container, stream, index, at_start = _open_indexed(path, quick)
     position = 0
     try:
         if not at_start:  # demuxed to the end: decode from a fresh start
             container.close()
-            container = _open(path, quick=not index.reordered)
+            container = _open(path, quick)
             stream = _video_stream(container, path)
         sink = _Frames(path, np.zeros(1, dtype=np.int64))
         expected = index.pts.tolist() if index.pts is not None else None

@@ -333,3 +333,20 @@ def test_unwanted_non_reference_frames_are_not_decoded(videos, monkeypatch):
     monkeypatch.setattr(video_io, "SKIP_NONREF", False)
     assert frame_ids(read_frames(path, [100, 60])) == [100, 60]
     assert len(produced) == 101 and skipping < 0.8 * len(produced)
+
+
+def test_a_failed_quick_read_of_reordered_frames_is_made_again_after_full_probing(
+        videos, monkeypatch):
+    path, _ = videos["mkv_h264_bframes"]
+    count_frames(path)
+    assert video_io._cached(video_io._index_key(path)).reordered
+    real_read, opened = video_io._read, []
+
+    def guessing_decoder(path, indices, quick):  # as a stream whose header omits the delay
+        opened.append(quick)
+        if quick:
+            raise video_io.VideoDecodeError(path, "frame 3 was not produced by the decoder")
+        return real_read(path, indices, quick)
+
+    monkeypatch.setattr(video_io, "_read", guessing_decoder)
+    assert frame_ids(read_frames(path, [3, 40])) == [3, 40] and opened == [True, False]
