@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import Any, Literal, Optional
 
 import lightning as L
+import torch
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader
 from torchdata.stateful_dataloader import StatefulDataLoader
+from torchdata.stateful_dataloader.sampler import RandomSampler
 
 from lightning_vid.data.annotations import (VideoRecord, exclude_records, left_right_pairs,
                                             read_class_names, read_csv_list, read_path_list)
@@ -185,18 +187,22 @@ class ClipDataModule(L.LightningDataModule):
         if stage in ("test", "predict"):
             single = self.protocols[stage].views == 1
             batch_size = hp.test_batch_size or (hp.batch_size if single else 1)
-        sampler = None
+        sampler, generator = None, None
         trainer = self.trainer
         if not train and trainer is not None and trainer.world_size > 1:
             sampler = EvalDistributedSampler(dataset, trainer.world_size, trainer.global_rank)
+        if train:  # own generators: starting an epoch draws nothing from the global random
+            # state, which lightning_vid.callbacks.RandomState restores on resume
+            sampler, generator = RandomSampler(dataset, generator=_generator()), _generator()
         workers = hp.num_workers
         # training: a loader whose state (sampler position, workers) Lightning checkpoints, so a
-        # run killed mid-epoch resumes with the rest of the same epoch (tests/test_scale.py)
+        # run killed mid-epoch resumes with the rest of the same epoch (tests/test_resume.py)
         loader = StatefulDataLoader if train else DataLoader
         return loader(
-            dataset, batch_size=batch_size, shuffle=train, sampler=sampler, drop_last=train,
+            dataset, batch_size=batch_size, sampler=sampler, drop_last=train,
             num_workers=workers, collate_fn=collate, persistent_workers=workers > 0,
             pin_memory=False, worker_init_fn=worker_init if workers > 0 else None,
+            generator=generator,
         )
 
     def train_dataloader(self) -> DataLoader:
@@ -246,6 +252,11 @@ class VideoDataModule(ClipDataModule):
     def read_split(self, stage: Stage) -> Optional[list[VideoRecord]]:
         name = self.lists[stage]
         return read_csv_list(self.root / name, len(self.classes)) if name else None
+
+
+def _generator() -> torch.Generator:
+    """A generator seeded from the global random state (so ``seed_everything`` fixes it)."""
+    return torch.Generator().manual_seed(int(torch.randint(2**62, ())))
 
 
 def worker_init(_: int = 0) -> None:

@@ -20,13 +20,14 @@ from typing import Callable, Optional, Sequence
 
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset, DistributedSampler
+from torch.utils.data import Dataset, DistributedSampler, get_worker_info
 
 from lightning_vid.data.annotations import VideoRecord
 from lightning_vid.data.deadline import time_limit
 from lightning_vid.data.media import MediaReader
 from lightning_vid.data.sampling import segment_indices
 from lightning_vid.data.video_io import VideoDecodeError
+from lightning_vid.random_state import get_random_state, set_random_state
 
 #: ``sampler(num_frames) -> indices``: ``(T*L,)`` for one clip, ``(K, T*L)`` for K clips.
 IndexSampler = Callable[[int], Tensor]
@@ -73,6 +74,16 @@ class ClipDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.records)
+
+    def state_dict(self) -> dict:
+        """In a DataLoader worker, the worker's random state. A ``StatefulDataLoader`` keeps it
+        with each batch, so a resumed run's workers continue the augmentation where the
+        stopped run's were (``lightning_vid.callbacks.RandomState`` restores the main one)."""
+        return get_random_state() if get_worker_info() is not None else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state:
+            set_random_state(state)
 
     def load(self, record: VideoRecord) -> Tensor:
         """Decode the sampled frames of one video: uint8 ``(T*L, C, H, W)`` or
