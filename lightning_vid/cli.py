@@ -213,11 +213,15 @@ class VideoCLI(LightningCLI):
         if cfg.trainer.get("default_root_dir") is None:
             cfg.trainer.default_root_dir = str(self.run_dir)
         _place_loggers(cfg.trainer, self.run_dir, cfg.run_name, command)
-        if _rank() == 0 and not cfg.trainer.get("fast_dev_run"):
-            self.run_dir.mkdir(parents=True, exist_ok=True)  # W&B looks for its git root here
+        if cfg.trainer.get("logger") is False:  # nothing to log the learning rate to
+            cfg.trainer.callbacks = [c for c in cfg.trainer.get("callbacks") or []
+                                     if not str(getattr(c, "class_path", "")).endswith(
+                                         "LearningRateMonitor")]
 
     def after_instantiate_classes(self) -> None:
         self._check_num_classes()
+        if _rank() == 0 and not self.config[self.subcommand].trainer.get("fast_dev_run"):
+            self.run_dir.mkdir(parents=True, exist_ok=True)  # W&B looks for its git root here
         for callback in self.trainer.checkpoint_callbacks:
             if isinstance(callback, ModelCheckpoint) and callback.dirpath is None:
                 callback.dirpath = os.path.realpath(self.run_dir / "checkpoints")
@@ -270,15 +274,19 @@ class VideoCLI(LightningCLI):
                 rank_zero_info(f"predictions: {shown(callback.written)} ({callback.rows} videos)")
 
     def after_fit(self) -> None:
-        """Print where the run and its best and last checkpoints are."""
+        """Print where the run and its checkpoints are."""
         lines = [f"run folder: {shown(self.trainer.log_dir or self.run_dir)}"]
         for callback in self.trainer.checkpoint_callbacks:
-            if isinstance(callback, ModelCheckpoint) and callback.best_model_path:
+            if not isinstance(callback, ModelCheckpoint):
+                continue
+            if callback.monitor and callback.best_model_path:
                 score = callback.best_model_score
                 lines.append(f"best checkpoint: {shown(callback.best_model_path)}"
                              + (f" ({callback.monitor} {float(score):.4f})"
-                                if score is not None and callback.monitor else ""))
-            if isinstance(callback, ModelCheckpoint) and callback.last_model_path:
+                                if score is not None else ""))
+            elif callback.best_model_path:  # no monitor: the latest, e.g. last.ckpt
+                lines.append(f"checkpoint: {shown(callback.best_model_path)}")
+            if callback.last_model_path:
                 lines.append(f"last checkpoint: {shown(callback.last_model_path)}")
         rank_zero_info("\n".join(lines))
 

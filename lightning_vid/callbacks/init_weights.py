@@ -35,10 +35,13 @@ class InitWeights(L.Callback):
         self.path, self.skip = str(path), tuple(skip)
         self.applied_to: set[int] = set()  # ids of the models already initialised
 
-    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+    def _apply(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """After Lightning restored a ``ckpt_path`` (``trainer.ckpt_path`` is set then) and
+        before the first batch."""
         model = getattr(pl_module, "model", pl_module)
         if id(model) in self.applied_to:
             return
+        self.applied_to.add(id(model))
         if trainer.ckpt_path:
             rank_zero_info(f"init_from {self.path} not used: the weights come from "
                            f"{trainer.ckpt_path}")
@@ -46,7 +49,18 @@ class InitWeights(L.Callback):
         from lightning_vid.models.weights import load_weights
 
         report = load_weights(model, self.path, skip=self.skip)
-        self.applied_to.add(id(model))
         rank_zero_info(f"init_from {self.path}: {len(report.loaded)} tensors loaded, "
                        f"{len(report.skipped)} skipped ({', '.join(self.skip) or '-'}), "
                        f"{len(report.missing)} new, {len(report.unexpected)} unused")
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._apply(trainer, pl_module)
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._apply(trainer, pl_module)  # validate (in fit, on_fit_start came first)
+
+    def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._apply(trainer, pl_module)
+
+    def on_predict_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._apply(trainer, pl_module)

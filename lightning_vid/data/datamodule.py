@@ -28,11 +28,11 @@ import torch
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader
 from torchdata.stateful_dataloader import StatefulDataLoader
-from torchdata.stateful_dataloader.sampler import RandomSampler
 
 from lightning_vid.data.annotations import (VideoRecord, exclude_records, left_right_pairs,
                                             read_class_names, read_csv_list, read_path_list)
-from lightning_vid.data.dataset import ClipDataset, EvalDistributedSampler, collate
+from lightning_vid.data.dataset import (ClipDataset, EvalDistributedSampler, TrainingSampler,
+                                        collate)
 from lightning_vid.data.frames_io import DEFAULT_TEMPLATE
 from lightning_vid.data.media import MediaReader
 from lightning_vid.data.protocol import EvalProtocol
@@ -191,9 +191,15 @@ class ClipDataModule(L.LightningDataModule):
         trainer = self.trainer
         if not train and trainer is not None and trainer.world_size > 1:
             sampler = EvalDistributedSampler(dataset, trainer.world_size, trainer.global_rank)
-        if train:  # own generators: starting an epoch draws nothing from the global random
-            # state, which lightning_vid.callbacks.RandomState restores on resume
-            sampler, generator = RandomSampler(dataset, generator=_generator()), _generator()
+        if train:  # order and augmentation from (seed, epoch); the loader's own generator: an
+            # epoch's start draws nothing from the global random state (exact resume)
+            world, rank = (trainer.world_size, trainer.global_rank) if trainer else (1, 0)
+            seed = torch.initial_seed()  # seed_everything's
+            sampler = TrainingSampler(dataset, num_replicas=world, rank=rank, seed=seed)
+            # the epoch about to run: workers fetch from the first iter(), which a resumed run
+            # makes before Lightning calls set_epoch
+            sampler.set_epoch(trainer.fit_loop.epoch_progress.current.processed if trainer else 0)
+            generator = torch.Generator().manual_seed(seed)
         workers = hp.num_workers
         # training: a loader whose state (sampler position, workers) Lightning checkpoints, so a
         # run killed mid-epoch resumes with the rest of the same epoch (tests/test_resume.py)
@@ -252,11 +258,6 @@ class VideoDataModule(ClipDataModule):
     def read_split(self, stage: Stage) -> Optional[list[VideoRecord]]:
         name = self.lists[stage]
         return read_csv_list(self.root / name, len(self.classes)) if name else None
-
-
-def _generator() -> torch.Generator:
-    """A generator seeded from the global random state (so ``seed_everything`` fixes it)."""
-    return torch.Generator().manual_seed(int(torch.randint(2**62, ())))
 
 
 def worker_init(_: int = 0) -> None:

@@ -15,19 +15,20 @@ Samples hold one clip ``(T*L, C, H, W)`` or, for multi-view testing, all V views
 
 from __future__ import annotations
 
+import hashlib
 import warnings
-from typing import Callable, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset, DistributedSampler, get_worker_info
+from torch.utils.data import Dataset, DistributedSampler
+from torchdata.stateful_dataloader.sampler import StatefulDistributedSampler
 
 from lightning_vid.data.annotations import VideoRecord
 from lightning_vid.data.deadline import time_limit
 from lightning_vid.data.media import MediaReader
 from lightning_vid.data.sampling import segment_indices
 from lightning_vid.data.video_io import VideoDecodeError
-from lightning_vid.random_state import get_random_state, set_random_state
 
 #: ``sampler(num_frames) -> indices``: ``(T*L,)`` for one clip, ``(K, T*L)`` for K clips.
 IndexSampler = Callable[[int], Tensor]
@@ -75,16 +76,6 @@ class ClipDataset(Dataset):
     def __len__(self) -> int:
         return len(self.records)
 
-    def state_dict(self) -> dict:
-        """In a DataLoader worker, the worker's random state. A ``StatefulDataLoader`` keeps it
-        with each batch, so a resumed run's workers continue the augmentation where the
-        stopped run's were (``lightning_vid.callbacks.RandomState`` restores the main one)."""
-        return get_random_state() if get_worker_info() is not None else {}
-
-    def load_state_dict(self, state: dict) -> None:
-        if state:
-            set_random_state(state)
-
     def load(self, record: VideoRecord) -> Tensor:
         """Decode the sampled frames of one video: uint8 ``(T*L, C, H, W)`` or
         ``(K, T*L, C, H, W)``, following the sampler's index shape."""
@@ -98,7 +89,18 @@ class ClipDataset(Dataset):
         frames = frames.permute(0, 3, 1, 2)  # (M, H, W, C) -> (M, C, H, W)
         return frames.reshape(*indices.shape, *frames.shape[1:])
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, item: Union[int, tuple[int, int]]) -> dict:
+        """The sample of record ``item``, or of ``item = (index, seed)`` (what
+        :class:`TrainingSampler` yields) with every random draw of its sampling and
+        augmentation made from ``seed``, leaving the process's random state untouched."""
+        if not isinstance(item, tuple):
+            return self._sample(item)
+        index, seed = item
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return self._sample(index)
+
+    def _sample(self, index: int) -> dict:
         for skipped in range(min(self.max_skips, len(self)) + 1):
             i = (index + skipped) % len(self)
             record = self.records[i]
@@ -135,6 +137,44 @@ class SegmentSampler:
     def __call__(self, num_frames: int) -> Tensor:
         return segment_indices(num_frames, self.num_segments, self.frames_per_segment,
                                train=self.train)
+
+
+class TrainingSampler(StatefulDistributedSampler):
+    """The training order and augmentation, functions of ``(seed, epoch)`` alone.
+
+    Each epoch is a permutation drawn from ``seed + epoch`` (``DistributedSampler``'s rule, with
+    its DDP sharding: rank r takes every R-th sample), and each sample comes with a seed of
+    its own, drawn from ``(seed, epoch, index)``, from which :class:`ClipDataset` makes every
+    random draw of that sample (segment offsets, crops). So what a training step sees never
+    depends on the history of a process or of its DataLoader workers: a run resumed from a
+    checkpoint, at an epoch's end or in its middle (the position is part of the loader's
+    state), gets the batches of the uninterrupted run, with any number of workers. Lightning
+    calls :meth:`set_epoch` before each epoch; it leaves a ``DistributedSampler`` in place
+    under DDP.
+
+    Yields ``(index, sample_seed)``.
+    """
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:  # type: ignore[override]
+        for index in super().__iter__():  # lazy: the epoch is read at the first sample
+            yield index, sample_seed(self.seed, self.epoch, index)
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "epoch": self.epoch}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        super().load_state_dict(state_dict)
+        self.epoch = state_dict.get("epoch", self.epoch)
+
+
+def sample_seed(seed: int, epoch: int, index: int) -> int:
+    """A 63-bit seed for one sample of one epoch.
+
+    >>> sample_seed(0, 1, 7) == sample_seed(0, 1, 7) != sample_seed(0, 2, 7)
+    True
+    """
+    digest = hashlib.blake2b(f"{seed}/{epoch}/{index}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
 
 
 class EvalDistributedSampler(DistributedSampler):
