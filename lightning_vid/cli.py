@@ -271,7 +271,9 @@ class VideoCLI(LightningCLI):
     def after_predict(self) -> None:
         for callback in self.trainer.callbacks:
             if isinstance(callback, PredictionWriter) and callback.written is not None:
-                rank_zero_info(f"predictions: {shown(callback.written)} ({callback.rows} videos)")
+                plural = "" if callback.rows == 1 else "s"
+                rank_zero_info(f"predictions: {shown(callback.written)} ({callback.rows} "
+                               f"video{plural})")
 
     def after_fit(self) -> None:
         """Print where the run and its checkpoints are."""
@@ -284,8 +286,9 @@ class VideoCLI(LightningCLI):
                 lines.append(f"best checkpoint: {shown(callback.best_model_path)}"
                              + (f" ({callback.monitor} {float(score):.4f})"
                                 if score is not None else ""))
-            elif callback.best_model_path:  # no monitor: the latest, e.g. last.ckpt
-                lines.append(f"checkpoint: {shown(callback.best_model_path)}")
+            elif callback.best_model_path:  # no monitor: the latest (filename "last")
+                kind = "last" if Path(callback.best_model_path).stem == "last" else "latest"
+                lines.append(f"{kind} checkpoint: {shown(callback.best_model_path)}")
             if callback.last_model_path:
                 lines.append(f"last checkpoint: {shown(callback.last_model_path)}")
         rank_zero_info("\n".join(lines))

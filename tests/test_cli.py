@@ -201,7 +201,7 @@ def test_multi_view_metrics_agree_with_the_predictions_at_batch_1_and_16(first_h
 
 def test_predict_writes_the_listed_video_with_its_top_classes(first_hour):
     work, predict = first_hour["work"], _step(first_hour, "lightning-vid predict")
-    found = re.search(r"predictions: (\S+) \(1 videos\)", predict["out"])
+    found = re.search(r"predictions: (\S+) \(1 video\)", predict["out"])
     assert found, predict["out"]
     assert work / found.group(1) == work / "runs/mydata/version_0/predictions.csv"
     with open(work / found.group(1)) as f:
