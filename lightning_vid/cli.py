@@ -165,7 +165,7 @@ def _place_loggers(trainer_cfg: Any, run_dir: Path, run_name: str, command: str)
 
             wandb.setup()  # W&B's own settings first (WANDB_SILENT): WandbLogger's arguments
             # would otherwise warn, e.g. "the anonymous setting has no effect"
-            args.save_dir = str(run_dir)
+            args.save_dir = str(run_dir.resolve())  # absolute: W&B's service may run elsewhere
             args.name = args.get("name") or run_name
             args.group = args.get("group") or f"{run_name}/{run_dir.name}"
             args.job_type = args.get("job_type") or command
@@ -344,7 +344,8 @@ def cli_main(args: Optional[list[str]] = None) -> VideoCLI:
         if isinstance(logger, WandbLogger) and logger._experiment is not None:
             folder = Path(logger.experiment.dir).parent
             logger.experiment.finish()
-            rank_zero_info(f"W&B run (offline): {shown(folder)}; upload: wandb sync {shown(folder)}")
+            rank_zero_info(f"W&B run (offline): {shown(folder)}; "
+                           f"upload: wandb sync {shown(folder)}")
     return cli
 
 

@@ -198,7 +198,8 @@ class ClipDataModule(L.LightningDataModule):
             sampler = TrainingSampler(dataset, num_replicas=world, rank=rank, seed=seed)
             # the epoch about to run: workers fetch from the first iter(), which a resumed run
             # makes before Lightning calls set_epoch
-            sampler.set_epoch(trainer.fit_loop.epoch_progress.current.processed if trainer else 0)
+            fit_loop = getattr(trainer, "fit_loop", None)
+            sampler.set_epoch(fit_loop.epoch_progress.current.processed if fit_loop else 0)
             generator = torch.Generator().manual_seed(seed)
         workers = hp.num_workers
         # training: a loader whose state (sampler position, workers) Lightning checkpoints, so a

@@ -2,14 +2,14 @@
 
 For papers and talks::
 
-    lightning-vid-render --ckpt runs/tam/version_0/checkpoints/last.ckpt --video a.mp4 b.mp4 \\
-        --out figures/ [--format pdf --dpi 300] [--gif] [--mp4] [--target label --label 3 5]
+    lightning-vid-render --ckpt runs/tam/version_0/checkpoints/last.ckpt --video a.mp4 \\
+        b.mp4 --out figures/ [--format pdf --dpi 300] [--gif] [--mp4] [--target label --label 3 5]
     python -m lightning_vid.viz.render ...   # the same, without the console script
 
-The model is rebuilt by :func:`lightning_vid.load_checkpoint` (from the config the CLI keeps
-in the checkpoint, ``--config``, or a ``lightning_config.yaml`` near it). Each video is sampled as in
-evaluation (segment centres, short side resized to ``--scale-size``, centre crop
-``--crop-size``; both default to the checkpoint's data config). Written into ``--out``, as
+The model is rebuilt by :func:`lightning_vid.load_checkpoint` (from the model's config the CLI
+keeps in the checkpoint, or ``--config``). Each video is sampled as in evaluation (segment
+centres, short side resized to ``--scale-size``, centre crop ``--crop-size``; both default to
+the checkpoint's data config). Written into ``--out``, as
 ``--format`` ``png`` (``--dpi``, default 100: screen size; 300 for print), ``svg`` or ``pdf``
 (vector: sharp text and lines at any size), heat maps in the perceptually uniform ``--cmap``
 (default ``inferno``):
@@ -63,7 +63,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ckpt", required=True, help="a VideoClassifier checkpoint")
     p.add_argument("--video", required=True, nargs="+", help="one or more video files")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--config", help="the run's lightning_config.yaml (default: kept in the checkpoint)")
+    p.add_argument("--config",
+                   help="a run's lightning_config.yaml (default: the checkpoint's own)")
     p.add_argument("--crop-size", type=int, help="frame size (default: the checkpoint's)")
     p.add_argument("--scale-size", type=int, help="short side before the crop")
     p.add_argument("--label", nargs="+", help="true class of each video (index or name)")
