@@ -340,10 +340,12 @@ def cli_main(args: Optional[list[str]] = None) -> VideoCLI:
     # end this command's W&B run: a next command in the same process (fit then test from
     # Python or a notebook) would otherwise log into it
     loggers = getattr(getattr(cli, "trainer", None), "loggers", [])
-    for logger in loggers:
-        if isinstance(logger, WandbLogger) and logger._experiment is not None:
-            folder = Path(logger.experiment.dir).parent
-            logger.experiment.finish()
+    if any(isinstance(logger, WandbLogger) for logger in loggers):
+        import wandb
+
+        if wandb.run is not None:  # the run this command's WandbLogger started
+            folder = Path(wandb.run.dir).parent
+            wandb.run.finish()
             rank_zero_info(f"W&B run (offline): {shown(folder)}; "
                            f"upload: wandb sync {shown(folder)}")
     return cli

@@ -84,8 +84,10 @@ def _built_by_the_cli() -> bool:
     """Whether LightningCLI is instantiating the system: then its hyperparameters are the parsed
     config (class paths and arguments of the model and the optimizer), which Lightning can
     rebuild; otherwise they would be the objects themselves."""
-    from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters
-
+    try:  # the context LightningCLI sets around the instantiation (Lightning >= 2.3)
+        from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters
+    except ImportError:  # pragma: no cover - another Lightning: save the plain arguments
+        return False
     return _given_hyperparameters.get() is not None
 
 
