@@ -76,15 +76,13 @@ class PredictionWriter(BasePredictionWriter):
 
         probs = prediction["probs"].float().cpu()
         top = probs.topk(min(self.top_k, probs.shape[-1]), dim=-1)
-        n = len(records) if records is not None else None
         for row in range(len(probs)):
             skipped = int(batch["skipped"][row]) if "skipped" in batch else 0
-            index = int(prediction["index"][row])
-            listed = (index - skipped) % n if n else index  # the video asked for
+            listed = int(prediction["index"][row])  # the video asked for (data/dataset.py)
             path = records[listed].path if records is not None else str(listed)
             label = int(records[listed].label if records is not None else batch["label"][row])
             fields = [path, name(label) if label >= 0 else ""]
-            if skipped:  # unreadable: the sample stands in for another video
+            if skipped:  # unreadable: the clip is another video's, standing in
                 fields += ["", "", "", ""]
             else:
                 k, p = top.indices[row].tolist(), top.values[row].tolist()
