@@ -2,6 +2,7 @@
 
 import glob
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -101,6 +102,7 @@ def test_config_typos_are_rejected_before_anything_runs(typo, tiny_data, in_tmp,
 
 
 def test_typo_inside_a_yaml_file_is_rejected(tiny_data, in_tmp, capsys):
+    shutil.copytree(CONFIGS / "synthetic", in_tmp / "synthetic")  # the pieces it reads
     config = yaml.safe_load(Path(TSM).read_text())
     config["model"]["model"]["init_args"]["backbon"] = "resnet18"
     (in_tmp / "bad.yaml").write_text(yaml.safe_dump(config))
