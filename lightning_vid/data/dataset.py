@@ -1,12 +1,25 @@
 """The clip dataset: composes records, an index sampler, a frame reader and transforms.
 
-It holds no logic of its own beyond the composition and the bad-file policy. A video or frame
-folder that is missing, cannot be decoded (truncated, zero frames, no video stream, corrupt or
-missing JPEGs, an unreadable folder) or takes longer than ``time_limit`` seconds is skipped
-with a warning naming the file, and the sample is replaced deterministically by the next
-readable record (so DDP ranks stay in step); the number of records skipped to produce a sample
-travels with it as ``sample["skipped"]`` so the training loop can count them per epoch across
-workers, and evaluation can leave replacements out of its metrics (every video counted once).
+It holds no logic of its own beyond the composition and the bad-file policy. A record whose
+video cannot be read stands in for nothing: its sample is replaced, deterministically, by the
+next readable record (so the epoch keeps its length and DDP ranks stay in step), and the sample
+says so: ``skipped`` is 1 and ``unreadable`` holds the reason, while ``index`` stays the record
+it was asked for. Summed over an epoch, ``skipped`` is exactly the number of unreadable records
+(each record is asked for once), and evaluation leaves these samples out of its metrics, so
+every readable video counts once.
+
+Two kinds of unreadable record:
+
+- **missing** files, found with one ``stat`` per record when the data module sets the split up
+  and passed in as ``missing``: reported there once, then passed over without a read or a
+  warning;
+- files that exist but do not decode (truncated, zero frames, no video stream, corrupt or
+  missing JPEGs, a gap in a frame folder's numbering) or take longer than ``time_limit``
+  seconds: a warning names the file and its list line; a process remembers them, so a worker
+  never pays for a bad file twice. More than ``max_skips`` of them in a row (after a sample's
+  own record) is an error naming their list lines: a dataset that broken needs
+  ``lightning-vid-data check``.
+
 Videos shorter than the clip are not errors: the samplers repeat frames.
 
 Samples hold one clip ``(T*L, C, H, W)`` or, for multi-view testing, all V views of a video
@@ -16,7 +29,7 @@ Samples hold one clip ``(T*L, C, H, W)`` or, for multi-view testing, all V views
 from __future__ import annotations
 
 import warnings
-from typing import Callable, Optional, Sequence
+from typing import Callable, Collection, Optional, Sequence
 
 import torch
 from torch import Tensor
@@ -25,13 +38,18 @@ from torch.utils.data import Dataset, DistributedSampler
 from lightning_vid.data.annotations import VideoRecord
 from lightning_vid.data.deadline import time_limit
 from lightning_vid.data.media import MediaReader
-from lightning_vid.data.sampling import segment_indices
 from lightning_vid.data.video_io import VideoDecodeError
 
 #: ``sampler(num_frames) -> indices``: ``(T*L,)`` for one clip, ``(K, T*L)`` for K clips.
 IndexSampler = Callable[[int], Tensor]
 #: ``joint(clip, label) -> (clip, label)``, e.g. a flip that swaps left/right labels.
 JointTransform = Callable[[Tensor, int], "tuple[Tensor, int]"]
+MISSING = "missing"
+
+
+def where(record: VideoRecord) -> str:
+    """``path`` and, when known, the list line it comes from."""
+    return f"{record.path} ({record.source})" if record.source else record.path
 
 
 class ClipDataset(Dataset):
@@ -41,14 +59,17 @@ class ClipDataset(Dataset):
         records: the videos (files or frame folders) and labels.
         sampler: maps a video's frame count to the indices to decode.
         transform: maps uint8 ``(T*L, C, H, W)`` (or ``(K, T*L, C, H, W)``) to float.
-        max_skips: how many following records to try before giving up on a sample.
+        max_skips: how many records that exist but do not decode may follow one another
+            before a sample gives up (missing records do not count).
         reader: reads frames from video files and frame folders.
         joint_transform: applied to ``(clip, label)`` after ``transform`` (label-aware flip).
         time_limit: seconds allowed to read one video before it counts as unreadable
             (``None``: no limit; effective in the main thread of a process, e.g. a worker).
+        missing: positions of records whose file is known to be missing (skipped unread).
 
-    Each item is a dict: ``clip`` float, ``label`` int, ``index`` (the record actually used)
-    and ``skipped`` (records skipped to produce it).
+    Each item is a dict: ``clip`` float, ``label`` int, ``index`` (the record asked for),
+    ``skipped`` (1 when that record is unreadable and ``clip``/``label`` come from the next
+    readable record, else 0) and ``unreadable`` (why, or ``""``).
     """
 
     def __init__(
@@ -60,6 +81,7 @@ class ClipDataset(Dataset):
         reader: Optional[MediaReader] = None,
         joint_transform: Optional[JointTransform] = None,
         time_limit: Optional[float] = None,
+        missing: Collection[int] = (),
     ) -> None:
         if not records:
             raise ValueError("the dataset has no records")
@@ -70,6 +92,10 @@ class ClipDataset(Dataset):
         self.reader = reader or MediaReader()
         self.joint_transform = joint_transform
         self.time_limit = time_limit
+        self.known_bad: dict[int, str] = dict.fromkeys(missing, MISSING)  # per process
+        if len(self.known_bad) == len(self.records):
+            raise ValueError(f"every one of the {len(self.records)} listed videos is missing, "
+                             f"e.g. {where(self.records[0])}")
 
     def __len__(self) -> int:
         return len(self.records)
@@ -87,43 +113,50 @@ class ClipDataset(Dataset):
         frames = frames.permute(0, 3, 1, 2)  # (M, H, W, C) -> (M, C, H, W)
         return frames.reshape(*indices.shape, *frames.shape[1:])
 
+    def _try(self, i: int) -> Optional[Tensor]:
+        """The clip of record ``i``, or ``None`` (remembered) when it cannot be read."""
+        if i in self.known_bad:
+            return None
+        record = self.records[i]
+        try:
+            with time_limit(self.time_limit, f"reading {record.path}"):
+                return self.load(record)
+        except (OSError, VideoDecodeError) as err:  # TimeoutError is an OSError
+            reason = getattr(err, "reason", None) or f"{type(err).__name__}: {err}"
+            self.known_bad[i] = " ".join(str(reason).split())
+            return None
+
     def __getitem__(self, index: int) -> dict:
-        for skipped in range(min(self.max_skips, len(self)) + 1):
-            i = (index + skipped) % len(self)
-            record = self.records[i]
-            try:
-                with time_limit(self.time_limit, f"reading {record.path}"):
-                    clip = self.load(record)
-            except (OSError, VideoDecodeError) as err:  # TimeoutError is an OSError
-                warnings.warn(f"skipping unreadable video {record.path}: {err}", stacklevel=2)
-                continue
-            label = record.label
-            if self.transform is not None:
-                clip = self.transform(clip)
-            if self.joint_transform is not None:
-                clip, label = self.joint_transform(clip, label)
-            return {"clip": clip, "label": label, "index": i, "skipped": skipped}
-        raise RuntimeError(
-            f"{self.max_skips + 1} consecutive unreadable videos from {self.records[index].path}"
-        )
+        clip = self._try(index)
+        reason = self.known_bad.get(index, "")
+        if clip is None and reason != MISSING:
+            warnings.warn(f"skipping unreadable video {where(self.records[index])}: {reason}",
+                          stacklevel=2)
+        used, failed = index, []
+        while clip is None:  # the next readable record stands in
+            used = (used + 1) % len(self)
+            if used == index:
+                raise RuntimeError(f"no readable video among the {len(self)} listed")
+            clip = self._try(used)
+            if clip is None and self.known_bad[used] != MISSING:
+                failed.append(used)
+                if len(failed) > self.max_skips:
+                    raise RuntimeError(self._too_many(index, failed))
+        label = self.records[used].label
+        if self.transform is not None:
+            clip = self.transform(clip)
+        if self.joint_transform is not None:
+            clip, label = self.joint_transform(clip, label)
+        return {"clip": clip, "label": label, "index": index, "skipped": int(used != index),
+                "unreadable": reason}
 
-
-class SegmentSampler:
-    """TSN sparse sampling as an :data:`IndexSampler` (picklable for DataLoader workers).
-
-    In training the offsets are random (torch's generator, seeded per worker by the
-    DataLoader); in evaluation they are the deterministic segment centres. (The other
-    protocols: :class:`~lightning_vid.data.sampling.ClipSampler`.)
-    """
-
-    def __init__(self, num_segments: int, frames_per_segment: int = 1, train: bool = False):
-        self.num_segments = num_segments
-        self.frames_per_segment = frames_per_segment
-        self.train = train
-
-    def __call__(self, num_frames: int) -> Tensor:
-        return segment_indices(num_frames, self.num_segments, self.frames_per_segment,
-                               train=self.train)
+    def _too_many(self, index: int, failed: list[int]) -> str:
+        lines = ", ".join(self.records[i].source or self.records[i].path for i in failed)
+        first = self.records[failed[0]]
+        return (f"{len(failed)} videos in a row that exist but do not decode, after "
+                f"{where(self.records[index])}: {lines} (first: {first.path}: "
+                f"{self.known_bad[failed[0]]}); list the bad files with `lightning-vid-data "
+                "check` and pass its list as the data module's `exclude`")
 
 
 class EvalDistributedSampler(DistributedSampler):
@@ -148,11 +181,11 @@ class EvalDistributedSampler(DistributedSampler):
 
 def collate(samples: list[dict]) -> dict:
     """Stack clips into ``(B, T*L, C, H, W)`` (or ``(B, V, T*L, C, H, W)``); labels, indices
-    and skip counts to tensors."""
+    and skip flags to tensors; the reasons stay a list of strings."""
     return {
         "clip": torch.stack([s["clip"] for s in samples]),
         "label": torch.tensor([s["label"] for s in samples]),
         "index": torch.tensor([s["index"] for s in samples]),
         "skipped": torch.tensor([s["skipped"] for s in samples]),
+        "unreadable": [s["unreadable"] for s in samples],
     }
-

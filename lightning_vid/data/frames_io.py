@@ -9,17 +9,20 @@ and the conversion happens in exactly one place, :func:`frame_path`:
 
 with ``start_index = 1`` for every published frame layout (0 is accepted for home-made ones).
 
-- :func:`count_frames`: the number of consecutive frame files from ``start_index`` (one
-  directory listing, nothing decoded). A gap ends the count, so a folder whose tail was lost is
-  read as a shorter video rather than failing halfway through an epoch.
+- :func:`count_frames`: the number of frames, from the numbering (one directory listing,
+  nothing decoded): the highest frame number present. A gap in the numbering (a frame file
+  lost, the first one included) makes the folder unreadable, naming the missing files, so it
+  is skipped and counted like any damaged video, never read as a shorter one.
 - :func:`read_frames`: uint8 ``(N, H, W, 3)`` RGB like :func:`video_io.read_frames`; each
   distinct index is decoded once (Pillow's libjpeg-turbo; torchvision's image codecs are
   deprecated since 0.29).
+- :func:`verify`: decode every frame (the dataset checker).
 - :func:`write_frame_folder`: frame extraction, writing into ``<folder>.part`` and renaming
   when complete, so an interrupted extraction never leaves a folder that looks finished.
 
 Errors: a missing folder raises :class:`FileNotFoundError`; an unreadable folder, no frames,
-a missing or corrupt JPEG (truncated files included), frames of different sizes or an index out
+a gap in the numbering, a missing or corrupt JPEG (truncated files included), frames of
+different sizes or an index out
 of range raise :class:`~lightning_vid.data.video_io.VideoDecodeError` naming the folder and
 the file, so the dataset skips the sample like an undecodable video.
 """
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 from typing import Iterable, Optional, Union
 
@@ -37,7 +41,8 @@ from PIL import Image, UnidentifiedImageError
 
 from lightning_vid.data.video_io import IndexLike, PathLike, VideoDecodeError
 
-__all__ = ["DEFAULT_TEMPLATE", "count_frames", "frame_path", "read_frames", "write_frame_folder"]
+__all__ = ["DEFAULT_TEMPLATE", "count_frames", "frame_path", "read_frames", "verify",
+           "write_frame_folder"]
 
 #: The TSN/TSM frame file name (Kinetics, UCF101, HMDB51 tools); SSv2's TSM tool uses "{:06d}.jpg".
 DEFAULT_TEMPLATE = "img_{:05d}.jpg"
@@ -62,19 +67,41 @@ def _listing(folder: PathLike) -> set[str]:
         raise VideoDecodeError(folder, f"cannot list the frame folder ({err})") from err
 
 
+def frame_numbers(names: Iterable[str], template: str = DEFAULT_TEMPLATE) -> list[int]:
+    """The sorted numbers of the names that ``template`` writes (other files are ignored).
+
+    >>> frame_numbers(["img_00002.jpg", "img_00001.jpg", "flow_x_00001.jpg", "img_1.jpg"])
+    [1, 2]
+    """
+    prefix, _, rest = template.partition("{")
+    suffix = rest.partition("}")[2]
+    pattern = re.compile(re.escape(prefix) + r"(\d+)" + re.escape(suffix))
+    numbers = []
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match and template.format(int(match[1])) == name:  # the padding matches too
+            numbers.append(int(match[1]))
+    return sorted(numbers)
+
+
 def count_frames(folder: PathLike, template: str = DEFAULT_TEMPLATE, start_index: int = 1) -> int:
-    """The number of consecutive frame files ``template.format(start_index + i)``, i = 0, 1, ...
+    """The number of frames: the highest frame number present, counted from ``start_index``.
 
     Raises:
         FileNotFoundError: ``folder`` does not exist.
-        VideoDecodeError: the folder cannot be listed or holds no first frame.
+        VideoDecodeError: the folder cannot be listed, holds no frame, or misses frames below
+            the highest one (a gap in the numbering), naming them.
     """
-    names = _listing(folder)
-    count = 0
-    while template.format(count + start_index) in names:
-        count += 1
-    if count == 0:
+    numbers = [n for n in frame_numbers(_listing(folder), template) if n >= start_index]
+    if not numbers:
         raise VideoDecodeError(folder, f"no frame {template.format(start_index)!r} in the folder")
+    count = numbers[-1] - start_index + 1
+    if len(numbers) < count:
+        missing = sorted(set(range(start_index, numbers[-1])) - set(numbers))
+        names = ", ".join(template.format(n) for n in missing[:3])
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise VideoDecodeError(folder, f"{len(missing)} of {count} frames missing (a gap in the "
+                                       f"numbering): {names}{more}")
     return count
 
 
@@ -133,6 +160,30 @@ def read_frames(folder: PathLike, indices: IndexLike, template: str = DEFAULT_TE
     return torch.from_numpy(frames)
 
 
+def verify(folder: PathLike, template: str = DEFAULT_TEMPLATE, start_index: int = 1,
+           num_frames: Optional[int] = None) -> int:
+    """Decode every frame of ``folder`` (the dataset checker); returns the number of frames.
+
+    ``num_frames`` is the count an annotation list gives (the loaders then read frames
+    ``0 .. num_frames - 1`` without listing the folder): the folder must hold them all.
+
+    Raises:
+        FileNotFoundError, VideoDecodeError: as :func:`count_frames` and :func:`read_frames`.
+    """
+    count = count_frames(folder, template, start_index)
+    if num_frames is not None and num_frames > count:
+        raise VideoDecodeError(folder, f"the list gives {num_frames} frames, the folder holds "
+                                       f"{count}")
+    size = None
+    for index in range(num_frames if num_frames is not None else count):
+        shape = _decode(frame_path(folder, index, template, start_index), folder).shape
+        if size is not None and shape != size:
+            raise VideoDecodeError(folder, f"frames of different sizes ({shape[:2]} at "
+                                           f"{template.format(index + start_index)})")
+        size = shape
+    return count
+
+
 def write_frame_folder(folder: PathLike, frames: Iterable[Union[np.ndarray, torch.Tensor]],
                        quality: int = 90, template: str = DEFAULT_TEMPLATE,
                        start_index: int = 1) -> int:
@@ -161,4 +212,3 @@ def write_frame_folder(folder: PathLike, frames: Iterable[Union[np.ndarray, torc
         shutil.rmtree(part, ignore_errors=True)
         raise
     return count
-

@@ -4,31 +4,37 @@ A path that is a directory is a frame folder (:mod:`~lightning_vid.data.frames_i
 else is a video file (:mod:`~lightning_vid.data.video_io`). Both are addressed by 0-based
 frame positions, return uint8 ``(N, H, W, 3)`` RGB and raise ``FileNotFoundError`` or
 :class:`~lightning_vid.data.video_io.VideoDecodeError`, so the sampling, the transforms and
-the dataset never know which one they read.
-
-:func:`check_media` is what ``scripts/check_dataset.py`` runs per file: it decodes the first,
-the last and a few random frames and returns why the file is bad, or ``None``.
+the dataset never know which one they read. :meth:`MediaReader.verify` decodes every frame
+(the dataset checker, ``lightning-vid-data check``).
 """
 
 from __future__ import annotations
 
 import os
-import zlib
 from dataclasses import dataclass
 from typing import Optional
 
-import numpy as np
 import torch
 
 from lightning_vid.data import frames_io, video_io
 from lightning_vid.data.video_io import IndexLike, PathLike
 
-__all__ = ["MediaReader", "check_media", "count_frames", "is_frame_folder", "read_frames"]
+__all__ = ["MediaReader", "count_frames", "is_frame_folder", "is_media", "read_frames"]
 
 
 def is_frame_folder(path: PathLike) -> bool:
     """Whether ``path`` is read as a frame folder (it is a directory) or as a video file."""
     return os.path.isdir(path)
+
+
+def is_media(path: PathLike) -> bool:
+    """Whether ``path`` names one video (a frame folder, or a file with a video suffix) rather
+    than a list of videos.
+
+    >>> is_media("clip.MP4"), is_media("train.csv")
+    (True, False)
+    """
+    return is_frame_folder(path) or os.fspath(path).lower().endswith(video_io.VIDEO_EXTENSIONS)
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,19 @@ class MediaReader:
                                          num_frames)
         return video_io.read_frames(path, indices)
 
+    def verify(self, path: PathLike, num_frames: Optional[int] = None) -> int:
+        """Decode every frame of ``path`` as the loaders would read it; returns the frame count.
+        ``num_frames`` is the count an annotation list gives (the loaders trust it)."""
+        if num_frames is not None and num_frames < 1:
+            raise video_io.VideoDecodeError(path, f"the list gives {num_frames} frames")
+        if is_frame_folder(path):
+            return frames_io.verify(path, self.frame_template, self.start_index, num_frames)
+        count = video_io.verify(path)
+        if num_frames is not None and num_frames > count:
+            raise video_io.VideoDecodeError(path, f"the list gives {num_frames} frames, the "
+                                                  f"video has {count}")
+        return count
+
 
 _DEFAULT = MediaReader()
 
@@ -72,24 +91,3 @@ def read_frames(path: PathLike, indices: IndexLike) -> torch.Tensor:
     """:meth:`MediaReader.read_frames` with the TSN/TSM frame names (``img_00001.jpg``):
     frame-accurate by 0-based decode order; indices may repeat and come in any order."""
     return _DEFAULT.read_frames(path, indices)
-
-
-def check_media(path: PathLike, reader: MediaReader = _DEFAULT, num_random: int = 3,
-                seed: int = 0) -> Optional[str]:
-    """Decode the first, the last and ``num_random`` random frames of ``path``.
-
-    The random frames depend only on ``seed`` and the path, so a re-run checks the same ones.
-    Returns ``None`` for a good file, else the reason in words (never raises for a bad file).
-    """
-    try:
-        count = reader.count_frames(path)
-        rng = np.random.default_rng([seed, zlib.crc32(os.fspath(path).encode())])
-        picks = [0, count - 1, *rng.integers(0, count, size=num_random).tolist()]
-        frames = reader.read_frames(path, picks)
-        if frames.shape[0] != len(picks) or frames.numel() == 0:
-            return f"expected {len(picks)} frames, got shape {tuple(frames.shape)}"
-    except FileNotFoundError:
-        return "missing"
-    except Exception as err:  # noqa: BLE001 - the checker reports, it never stops
-        return getattr(err, "reason", None) or f"{type(err).__name__}: {err}"
-    return None

@@ -30,7 +30,8 @@ stayed at chance after 8 epochs while every other pair reached 100 %. The object
 light tint over a darker background: with both polarities a small TSM stalled at chance on
 rotation for as long as we trained it.
 
-Layout written by ``generate`` / ``python -m lightning_vid.data.synthetic --out DIR``::
+Layout written by ``generate`` / ``lightning-vid-data synthetic --out DIR`` (or
+``python -m lightning_vid.data.synthetic --out DIR``)::
 
     DIR/classes.txt                          one class name per line, in index order
     DIR/{train,val,test}.csv                 header ``path,label``; rows
@@ -311,13 +312,25 @@ def _clip_rng(seed: int, split: str, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, SPLITS.index(split), index])
 
 
+def sample_clip(split: str, index: int, seed: int = 0, size: int = 64,
+                frames: int = 48) -> np.ndarray:
+    """The clip ``generate`` writes as sample ``index`` of ``split`` (before encoding):
+    class ``index % 8``, drawn from ``(seed, split, index)`` alone.
+
+    >>> clip = sample_clip("train", 9, size=32, frames=8)
+    >>> clip.shape, bool((clip == sample_clip("train", 9, size=32, frames=8)).all())
+    ((8, 32, 32, 3), True)
+    """
+    return render_clip(index % len(CLASSES), _clip_rng(seed, split, index), size, frames)
+
+
 def _video_path(split: str, index: int) -> str:
     return f"videos/{split}/{index:05d}_{CLASSES[index % len(CLASSES)]}.mp4"
 
 
 def _make_one(job: tuple[str, str, int, int, int, int, int]) -> None:
     out, split, index, seed, size, frames, fps = job
-    clip = render_clip(index % len(CLASSES), _clip_rng(seed, split, index), size, frames)
+    clip = sample_clip(split, index, seed, size, frames)
     _write_mp4(Path(out) / _video_path(split, index), clip, fps)
 
 
@@ -410,9 +423,11 @@ def generate(
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None,
+         prog: str = "python -m lightning_vid.data.synthetic") -> int:
+    """The command line (also ``lightning-vid-data synthetic``); returns the exit status."""
     parser = argparse.ArgumentParser(
-        prog="python -m lightning_vid.data.synthetic",
+        prog=prog,
         description="Write the synthetic motion benchmark (8 classes in time-reversal pairs).",
     )
     parser.add_argument("--out", required=True, help="output directory")

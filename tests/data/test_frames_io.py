@@ -1,5 +1,6 @@
 """Frame folders behind the video API: the 1-based file / 0-based index boundary, the
-dispatch between folders and files, and every way a folder can be broken."""
+dispatch between folders and files, a count that follows the numbering, and every way a
+folder can be broken (found by ``verify``, the checker's full decode, as well)."""
 
 import os
 
@@ -10,7 +11,7 @@ from PIL import Image
 
 from lightning_vid.data import count_frames, frames_io, read_frames
 from lightning_vid.data.frames_io import frame_path, write_frame_folder
-from lightning_vid.data.media import MediaReader, check_media
+from lightning_vid.data.media import MediaReader
 from lightning_vid.data.video_io import VideoDecodeError, write_video
 
 
@@ -49,16 +50,22 @@ def test_the_same_video_as_file_and_as_folder_gives_the_same_frames(tmp_path):
         read_frames(tmp_path / "v", wanted)) == wanted
 
 
-def test_other_templates_and_a_gap_ends_the_count(tmp_path):
+def test_other_templates_and_a_gap_is_a_bad_folder_never_a_shorter_video(tmp_path):
     reader = MediaReader("{:06d}.jpg")
-    write_frame_folder(tmp_path / "s", levels(5), template="{:06d}.jpg")
+    write_frame_folder(tmp_path / "s", levels(20), template="{:06d}.jpg")
+    (tmp_path / "s" / "flow_x_000001.jpg").write_bytes(b"")  # other files are not frames
     assert sorted(os.listdir(tmp_path / "s"))[0] == "000001.jpg"
-    assert reader.count_frames(tmp_path / "s") == 5
+    assert reader.count_frames(tmp_path / "s") == 20
     assert frame_ids(reader.read_frames(tmp_path / "s", [4])) == [4]
-    os.remove(tmp_path / "s" / "000004.jpg")
-    assert reader.count_frames(tmp_path / "s") == 3
-    with pytest.raises(VideoDecodeError, match="cannot read frame 000004.jpg"):
-        reader.read_frames(tmp_path / "s", [3], num_frames=5)  # a list that trusts a stale count
+    os.remove(tmp_path / "s" / "000010.jpg")
+    for read in (reader.count_frames, reader.verify):  # the count follows the numbering
+        with pytest.raises(VideoDecodeError, match="1 of 20 frames missing .*: 000010.jpg"):
+            read(tmp_path / "s")
+    with pytest.raises(VideoDecodeError, match="cannot read frame 000010.jpg"):
+        reader.read_frames(tmp_path / "s", [9], num_frames=20)  # a list that trusts its count
+    os.remove(tmp_path / "s" / "000001.jpg")  # the first frame lost is a gap too
+    with pytest.raises(VideoDecodeError, match="2 of 20 frames missing .*: 000001.jpg, 000010"):
+        reader.count_frames(tmp_path / "s")
 
 
 def test_write_is_atomic_and_refuses_to_overwrite(tmp_path):
@@ -76,15 +83,16 @@ def test_write_is_atomic_and_refuses_to_overwrite(tmp_path):
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
 def test_corrupt_jpeg_names_folder_and_file(folder, damage):
-    path = folder / "img_00012.jpg"  # the last frame, which the checker always reads
+    path = folder / "img_00007.jpg"  # a middle frame
     data = path.read_bytes()
     path.write_bytes({"truncated": data[: len(data) // 2], "garbage": b"not a jpeg" * 20,
                       "empty": b""}[damage])
     assert frame_ids(read_frames(folder, [2])) == [2]  # the other frames still read
-    with pytest.raises(VideoDecodeError, match="img_00012.jpg") as err:
-        read_frames(folder, [11])
+    with pytest.raises(VideoDecodeError, match="img_00007.jpg") as err:
+        read_frames(folder, [6])
     assert err.value.path == str(folder)
-    assert "img_00012.jpg" in check_media(folder)  # the checker finds it too
+    with pytest.raises(VideoDecodeError, match="img_00007.jpg"):
+        MediaReader().verify(folder)  # the checker's full decode finds it too
 
 
 def test_missing_empty_and_unreadable_folders(tmp_path, monkeypatch):
@@ -101,11 +109,21 @@ def test_missing_empty_and_unreadable_folders(tmp_path, monkeypatch):
     monkeypatch.setattr(frames_io.os, "listdir", denied)  # chmod does not stop root
     with pytest.raises(VideoDecodeError, match="cannot list the frame folder"):
         count_frames(tmp_path / "locked")
-    assert check_media(tmp_path / "nope") == "missing"
+    with pytest.raises(FileNotFoundError):
+        MediaReader().verify(tmp_path / "nope")
 
 
 def test_frames_of_different_sizes(tmp_path):
-    write_frame_folder(tmp_path / "v", levels(2))
+    write_frame_folder(tmp_path / "v", levels(3))
     Image.new("RGB", (8, 8)).save(tmp_path / "v" / "img_00002.jpg")
     with pytest.raises(VideoDecodeError, match="different sizes"):
         read_frames(tmp_path / "v", [0, 1])
+    with pytest.raises(VideoDecodeError, match="different sizes"):
+        MediaReader().verify(tmp_path / "v")
+
+
+def test_verify_holds_a_folder_to_the_count_its_list_gives(tmp_path):
+    write_frame_folder(tmp_path / "v", levels(5))
+    assert MediaReader().verify(tmp_path / "v") == MediaReader().verify(tmp_path / "v", 5) == 5
+    with pytest.raises(VideoDecodeError, match="the list gives 6 frames, the folder holds 5"):
+        MediaReader().verify(tmp_path / "v", 6)

@@ -57,7 +57,6 @@ def test_bad_counts_are_rejected():
 
 # ---- test-time views and other protocols -----------------------------------------------------
 
-from lightning_vid.data.protocol import EvalProtocol  # noqa: E402
 from lightning_vid.data.sampling import (ClipSampler, dense_indices,  # noqa: E402
                                          random_clip_indices, tempo_indices, twice_indices,
                                          uniform_clip_indices)
@@ -115,15 +114,8 @@ def test_tempo_resampling_at_stride_tau(tau):
     assert short.tolist() == [min(i * tau, 4) for i in range(4)]
 
 
-def test_clip_sampler_shapes_and_protocol_validation():
+def test_clip_sampler_shapes():
     assert ClipSampler("tsn", 8)(40).shape == (8,)
     assert ClipSampler("dense", 8, num_clips=10)(300).shape == (10, 8)
     assert ClipSampler("dense", 4, 2, train=True, window=16)(300).shape == (8,)
     assert ClipSampler("tempo", 4, tempo_stride=3)(50).shape == (4,)
-    assert EvalProtocol("dense", clips=10, crops=3).views == 30
-    assert EvalProtocol("twice", clips=2, crops=3).describe(224, 256) == \
-        "2x3 twice, 256px crops of short side 256"
-    for bad in ({"sampling": "centre", "clips": 2}, {"sampling": "twice"},
-                {"sampling": "tempo", "tempo_stride": 0}):
-        with pytest.raises(ValueError):
-            EvalProtocol(**bad)

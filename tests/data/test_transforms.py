@@ -42,11 +42,31 @@ def test_tsn_crop_geometry():
     assert len(offsets) == 13 and (0, 0) in offsets and (40, 80) in offsets and (20, 40) in offsets
 
 
+def _located(h: int, w: int) -> torch.Tensor:
+    """(2, 3, H, W) uint8: channel 0 = row + 10, channel 1 = column + 10, channel 2 = 255, so
+    every pixel of the frame is non-zero and says where it is."""
+    rows = torch.arange(h)[:, None].expand(h, w) + 10
+    cols = torch.arange(w)[None, :].expand(h, w) + 10
+    frame = torch.stack([rows, cols, torch.full((h, w), 255)]).to(torch.uint8)
+    return frame.expand(2, 3, h, w).clone()
+
+
 def test_crop_stays_inside_the_frame():
-    clip = _clip(h=40, w=90)
-    for seed in range(20):
+    """Every output pixel comes from inside the frame: a crop reaching past an edge would be
+    padded with zeros, which the resize blends into the border pixels."""
+    h, w = 40, 90
+    clip = _located(h, w)
+    lefts, tops = set(), set()
+    for seed in range(40):
         torch.manual_seed(seed)
-        assert MultiScaleCrop(36)(clip).shape == (6, 3, 36, 36)
+        out = MultiScaleCrop(36)(clip).float()  # (2, 3, 36, 36), the same crop for both frames
+        assert out.shape == (2, 3, 36, 36)
+        assert (out[:, 2] > 254.5).all(), f"seed {seed}: padding inside the crop"
+        assert out[:, 0].min() >= 10 - 0.5 and out[:, 0].max() <= h + 9 + 0.5
+        assert out[:, 1].min() >= 10 - 0.5 and out[:, 1].max() <= w + 9 + 0.5
+        lefts.add(round(float(out[0, 1, :, 0].mean())))
+        tops.add(round(float(out[0, 0, 0].mean())))
+    assert len(lefts) > 3 and len(tops) > 1  # the crops do move around the frame
 
 
 def test_eval_is_centre_crop_of_resized_short_side_and_normalised():

@@ -186,15 +186,16 @@ def test_seek_that_overshoots_is_retried_earlier(videos, monkeypatch):
 @pytest.mark.parametrize("cached", [True, False])
 def test_sequential_fallback_without_pts(videos, monkeypatch, cached):
     path, num_frames = videos["mkv_h264_bframes"]
-    no_pts = video_io._FrameIndex(count=num_frames, pts=None, keys=np.zeros(0, dtype=np.int64))
+    no_pts = video_io._FrameIndex(count=num_frames, pts=None, keys=np.zeros(0, dtype=np.int64),
+                                  reordered=False)
 
-    def index_for(key, path, container, stream):
-        if not cached:  # as on a cache miss: the container was demuxed to its end
-            for _ in container.demux(stream):
-                pass
-        return no_pts, cached
+    def new_index(key, path, container, stream):  # as on a cache miss: demuxed to its end
+        for _ in container.demux(stream):
+            pass
+        return no_pts
 
-    monkeypatch.setattr(video_io, "_index_for", index_for)
+    monkeypatch.setattr(video_io, "_cached", lambda key: no_pts if cached else None)
+    monkeypatch.setattr(video_io, "_new_index", new_index)
     wanted = [num_frames - 1, 3, 40, 3]
     assert frame_ids(read_frames(path, wanted)) == wanted
 
@@ -332,3 +333,20 @@ def test_unwanted_non_reference_frames_are_not_decoded(videos, monkeypatch):
     monkeypatch.setattr(video_io, "SKIP_NONREF", False)
     assert frame_ids(read_frames(path, [100, 60])) == [100, 60]
     assert len(produced) == 101 and skipping < 0.8 * len(produced)
+
+
+def test_a_failed_quick_read_of_reordered_frames_is_made_again_after_full_probing(
+        videos, monkeypatch):
+    path, _ = videos["mkv_h264_bframes"]
+    count_frames(path)
+    assert video_io._cached(video_io._index_key(path)).reordered
+    real_read, opened = video_io._read, []
+
+    def guessing_decoder(path, indices, quick):  # as a stream whose header omits the delay
+        opened.append(quick)
+        if quick:
+            raise video_io.VideoDecodeError(path, "frame 3 was not produced by the decoder")
+        return real_read(path, indices, quick)
+
+    monkeypatch.setattr(video_io, "_read", guessing_decoder)
+    assert frame_ids(read_frames(path, [3, 40])) == [3, 40] and opened == [True, False]

@@ -1,7 +1,9 @@
 """Running a dataset tool over many files: parallel, resumable, with a progress bar and a report.
 
-``scripts/extract_frames.py``, ``scripts/reencode_videos.py`` and ``scripts/check_dataset.py``
-each define one job ``fn(item) -> Outcome`` and hand it to :func:`run_jobs`, which
+The tools of ``lightning-vid-data`` (:mod:`.extract`, :mod:`.reencode`, :mod:`.check`) each
+define one job ``fn(item) -> Outcome`` (a module-level function over one path, configured with
+:func:`functools.partial`, picklable for worker processes) and hand it to :func:`run_jobs`,
+which
 
 - runs the items in ``workers`` processes (one thread each), or in-process for ``workers=0``;
 - shows a tqdm progress bar with the counts so far;
@@ -26,6 +28,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable, Literal, Optional, Sequence
 
 from lightning_vid.data.deadline import time_limit
+from lightning_vid.data.video_io import VIDEO_EXTENSIONS
 
 Status = Literal["done", "skipped", "failed", "bad"]
 
@@ -42,31 +45,32 @@ class Outcome:
 
 
 def _init_worker() -> None:
-    from lightning_vid.data.datamodule import worker_init
+    from lightning_vid.data.datamodule import worker_init  # one thread, flat memory
 
     worker_init()
 
 
-def _run_one(job: tuple[Callable[[str], Outcome], str, Optional[float]]) -> Outcome:
+def _run_one(job: tuple[Callable[[Any], Outcome], Any, Optional[float]]) -> Outcome:
     fn, item, limit = job
+    name = item if isinstance(item, str) else item[0]  # a path, or (path, details)
     start = time.perf_counter()
     try:
-        with time_limit(limit, item):
+        with time_limit(limit, name):
             outcome = fn(item)
     except Exception as err:  # noqa: BLE001 - reported per item, the run goes on
-        outcome = Outcome(item, "failed", f"{type(err).__name__}: {err}")
+        outcome = Outcome(name, "failed", f"{type(err).__name__}: {err}")
     outcome.seconds = round(time.perf_counter() - start, 3)
     return outcome
 
 
-def run_jobs(fn: Callable[[str], Outcome], items: Sequence[str], workers: int = 1,
+def run_jobs(fn: Callable[[Any], Outcome], items: Sequence[Any], workers: int = 1,
              desc: str = "", progress: bool = True,
              time_limit_s: Optional[float] = 600.0) -> list[Outcome]:
     """Run ``fn`` on every item; outcomes in input order.
 
     Args:
         fn: a picklable (module-level) function, ``fn(item) -> Outcome``.
-        items: the inputs (paths).
+        items: the inputs: paths, or tuples whose first element is the path.
         workers: processes; 0 runs in this process.
         desc: the progress bar's label.
         progress: show the progress bar (stderr).
@@ -131,6 +135,50 @@ def write_report(path: Optional[str], outcomes: Sequence[Outcome], settings: dic
 def exit_status(outcomes: Sequence[Outcome]) -> int:
     """0 when no item failed or was found bad, else 1."""
     return int(any(o.status in ("failed", "bad") for o in outcomes))
+
+
+def output_path(path: str, root: str, out: str, suffix: Optional[str]) -> str:
+    """``out/<path relative to root>`` with the suffix replaced (``""``: removed, for frame
+    folders; ``None``: kept). Paths outside ``root`` keep only their file name.
+
+    >>> output_path("/d/v/a/x.webm", "/d/v", "/o", "")
+    '/o/a/x'
+    >>> output_path("/e/y.avi", "/d/v", "/o", ".mp4")
+    '/o/y.mp4'
+    """
+    relative = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    if relative.startswith(os.pardir):
+        relative = os.path.basename(path)
+    if suffix is not None:
+        relative = os.path.splitext(relative)[0] + suffix
+    return os.path.join(out, relative)
+
+
+def add_common_arguments(parser: Any, timeout: float) -> None:
+    """The options every tool has: inputs, ``--list``, extensions, workers, time limit,
+    report and progress bar."""
+    parser.add_argument("inputs", nargs="*", help="video files, frame folders or folders to "
+                        "search")
+    parser.add_argument("--list", help="a file with one path per line (a bad-file list works)")
+    parser.add_argument("--ext", nargs="+", default=[e[1:] for e in VIDEO_EXTENSIONS],
+                        help="video suffixes searched for in folders")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="processes (0: in this process)")
+    parser.add_argument("--timeout", type=float, default=timeout, help="seconds per file")
+    parser.add_argument("--report", help="the JSON report")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_output_arguments(parser: Any, what: str) -> None:
+    """``--out`` (required) and ``--root`` of a tool that writes one output per input."""
+    parser.add_argument("--out", required=True, help=f"folder for the {what}")
+    parser.add_argument("--root", help="output paths mirror input paths relative to this "
+                        "(default: the first input folder)")
+
+
+def run_settings(args: Any) -> dict[str, Any]:
+    """The arguments of a run, for its report."""
+    return {k: v for k, v in vars(args).items() if k not in ("no_progress", "run")}
 
 
 def find_media(roots: Sequence[str], extensions: Sequence[str],

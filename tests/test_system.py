@@ -1,6 +1,7 @@
-"""Multi-view evaluation in the system: chunks of whole clips, logits or softmax fusion,
-video-level metrics that count each video once, the protocol logged with the numbers, and the
-per-step data-wait time; end to end through ``lightning-vid`` on the UCF101 fixture."""
+"""The system (``lightning_vid/system.py``). Multi-view evaluation: chunks of whole clips, logits
+or softmax fusion, video-level metrics that count each video once, the protocol logged with the
+numbers, and the per-step data-wait time; end to end through ``lightning-vid`` on the UCF101
+fixture."""
 
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from torch.utils.data import DataLoader
 from lightning_vid.cli import cli_main
 from lightning_vid.system import VideoClassifier
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 T, K = 4, 3
 
 

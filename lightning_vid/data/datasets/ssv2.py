@@ -1,4 +1,4 @@
-"""Something-Something V2 annotations, as published with the dataset.
+"""Something-Something V2: its JSON annotations and :class:`SomethingSomethingV2DataModule`.
 
 - the labels file (``labels.json``, also shipped as ``something-something-v2-labels.json``)
   maps each of the 174 templates to its index as a string::
@@ -15,15 +15,18 @@
   ``gen_label_sthv2.py`` does); the test list carries only ``{"id": ...}`` (label -1).
 - videos are ``<id>.webm`` (VP9, whose headers carry no frame count: frames are counted by
   demuxing), or frame folders ``<id>/000001.jpg`` from TSM's ``vid2img_sthv2.py``.
+
+Ready configs: ``lightning_vid/configs/data/sthv2*.yaml``.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
-from lightning_vid.data.annotations import PathLike, VideoRecord
+from lightning_vid.data.annotations import PathLike, VideoRecord, read_text
+from lightning_vid.data.datamodule import ClipDataModule
 
 SSV2_TEMPLATE = "{id}.webm"
 
@@ -33,7 +36,7 @@ def _load(path: PathLike) -> Any:
     if not path.is_file():
         raise FileNotFoundError(f"SSv2 annotation file not found: {path}")
     try:
-        return json.loads(path.read_text())
+        return json.loads(read_text(path))
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}:{err.lineno}: invalid JSON ({err.msg})") from None
 
@@ -82,5 +85,39 @@ def read_ssv2_list(path: PathLike, class_names: Sequence[str], video_root: PathL
                                  f"{item['template']!r} is not in the labels file")
             label = index[name]
         records.append(VideoRecord(str(root / template.format(id=str(item["id"]).strip())),
-                                   label))
+                                   label, source=f"{path} item {number}"))
     return records
+
+
+class SomethingSomethingV2DataModule(ClipDataModule):
+    """Something-Something V2 from its JSON label files.
+
+    Args:
+        root: the dataset folder.
+        labels: the labels file (template -> index) under ``root``.
+        train_list, val_list, test_list, predict_list: JSON lists under ``root``
+            (``predict_list`` may also name one video).
+        videos: the folder of ``<id>.webm`` (or of frame folders) under ``root``.
+        path_template: ``{id}.webm``; ``{id}`` for frame folders (TSM's tool writes
+            ``000001.jpg``: set ``frame_template: "{:06d}.jpg"``).
+        **kwargs: :class:`~lightning_vid.data.datamodule.ClipDataModule` options. The papers
+            either turn the flip off (``flip: false``; TSM, TEA) or swap the left/right labels
+            (``directional: swap_label``; TAM, TDN).
+    """
+
+    def __init__(self, root: str, labels: str = "labels/labels.json",
+                 train_list: Optional[str] = "labels/train.json",
+                 val_list: Optional[str] = "labels/validation.json",
+                 test_list: Optional[str] = "labels/validation.json",
+                 predict_list: Optional[str] = None,
+                 videos: str = "20bn-something-something-v2",
+                 path_template: str = SSV2_TEMPLATE, **kwargs: Any) -> None:
+        super().__init__(root, train_list=train_list, val_list=val_list, test_list=test_list,
+                         predict_list=predict_list, **kwargs)
+
+    def read_class_names(self) -> list[str]:
+        return read_ssv2_labels(self.root / self.hparams.labels)
+
+    def read_list(self, name: str) -> list[VideoRecord]:
+        return read_ssv2_list(self.root / name, self.classes, self.root / self.hparams.videos,
+                              self.hparams.path_template)

@@ -1,4 +1,5 @@
-"""UCF101 class index and split lists, as published (``UCF101TrainTestSplits-RecognitionTask``).
+"""UCF101: its class index and split lists, as published
+(``UCF101TrainTestSplits-RecognitionTask``), and :class:`UCF101DataModule`.
 
 ``ucfTrainTestlist/`` holds (Windows line endings in the original files)::
 
@@ -11,14 +12,16 @@ test line comes from its folder; a training line's 1-based index is checked agai
 so a class file that does not match the lists is caught before training. Folder names are
 matched case-insensitively only as a fallback (the files of class ``HandstandPushups`` are
 named ``v_HandStandPushups_...``, but their folder is spelled as in ``classInd.txt``).
+Ready config: ``lightning_vid/configs/data/ucf101.yaml``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Optional, Sequence
 
-from lightning_vid.data.annotations import PathLike, VideoRecord
+from lightning_vid.data.annotations import PathLike, VideoRecord, read_text
+from lightning_vid.data.datamodule import ClipDataModule, SplitNumber
 
 UCF101_TEMPLATE = "{path}"
 
@@ -26,7 +29,7 @@ UCF101_TEMPLATE = "{path}"
 def _lines(path: Path) -> list[tuple[int, list[str]]]:
     if not path.is_file():
         raise FileNotFoundError(f"UCF101 list not found: {path}")
-    text = path.read_text()
+    text = read_text(path)
     return [(n, line.split()) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
 
 
@@ -71,5 +74,37 @@ def read_ucf101_list(path: PathLike, class_names: Sequence[str], video_root: Pat
                              f"{class_name!r} (index {label + 1} in the class list)")
         stem = name.rsplit(".", 1)[0]
         records.append(VideoRecord(str(root / template.format(
-            path=listed, class_name=class_name, name=name, stem=stem)), label))
+            path=listed, class_name=class_name, name=name, stem=stem)), label,
+            source=f"{path}:{lineno}"))
     return records
+
+
+class UCF101DataModule(ClipDataModule):
+    """UCF101, one of its three official splits (validation = the split's test list).
+
+    Args:
+        root: the dataset folder.
+        split: 1, 2 or 3.
+        list_dir: the folder of ``classInd.txt``, ``trainlist0N.txt``, ``testlist0N.txt``.
+        videos: the folder of ``<Class>/v_<Class>_gXX_cYY.avi`` under ``root``.
+        path_template: fields ``path`` (as listed), ``class_name``, ``name``, ``stem``;
+            ``{class_name}/{stem}`` for frame folders.
+        predict_list: one video, or a list in the ``testlist0N.txt`` format under ``root``;
+            ``None``: the split's test list.
+        **kwargs: :class:`~lightning_vid.data.datamodule.ClipDataModule` options.
+    """
+
+    def __init__(self, root: str, split: SplitNumber = 1, list_dir: str = "ucfTrainTestlist",
+                 videos: str = "UCF-101", path_template: str = UCF101_TEMPLATE,
+                 predict_list: Optional[str] = None, **kwargs: Any) -> None:
+        test = f"{list_dir}/testlist0{split}.txt"
+        super().__init__(root, train_list=f"{list_dir}/trainlist0{split}.txt", val_list=test,
+                         test_list=test, predict_list=predict_list, **kwargs)
+
+    def read_class_names(self) -> list[str]:
+        return read_ucf101_classes(self.root / self.hparams.list_dir / "classInd.txt")
+
+    def read_list(self, name: str) -> list[VideoRecord]:
+        hp = self.hparams
+        return read_ucf101_list(self.root / name, self.classes, self.root / hp.videos,
+                                hp.path_template)

@@ -1,4 +1,4 @@
-"""Kinetics-400 (and -600/-700) annotation CSVs, as DeepMind publishes them.
+"""Kinetics-400 (and -600/-700): DeepMind's annotation CSVs and :class:`Kinetics400DataModule`.
 
 Header ``label,youtube_id,time_start,time_end,split`` (the K400 release adds ``is_cc``; the
 test CSV of the first release has no ``label``); labels with spaces are quoted::
@@ -17,16 +17,18 @@ fields, relative to the video folder:
 - ``.../{youtube_id}_{time_start:06d}_{time_end:06d}`` without suffix: frame folders.
 
 Class indices are the sorted class names of the training CSV (the order of mmaction2's
-``label_map_k400.txt`` and of the TSM tools), unless a class-name file is given.
+``label_map_k400.txt`` and of the TSM tools), unless a class-name file is given. Ready configs:
+``lightning_vid/configs/data/kinetics400*.yaml``.
 """
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
-from lightning_vid.data.annotations import PathLike, VideoRecord
+from lightning_vid.data.annotations import PathLike, VideoRecord, read_class_names
+from lightning_vid.data.datamodule import ClipDataModule
 
 KINETICS_TEMPLATE = "{split}/{youtube_id}_{time_start:06d}_{time_end:06d}.mp4"
 _REQUIRED = ("youtube_id", "time_start", "time_end")
@@ -39,7 +41,7 @@ def read_kinetics_rows(path: PathLike) -> list[dict]:
     if not path.is_file():
         raise FileNotFoundError(f"Kinetics CSV not found: {path}")
     rows = []
-    with path.open(newline="") as f:
+    with path.open(newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         missing = [c for c in _REQUIRED if c not in (reader.fieldnames or [])]
         if missing:
@@ -95,5 +97,45 @@ def read_kinetics_csv(path: PathLike, class_names: Sequence[str], video_root: Pa
         fields = {**row, "split": row.get("split") or split or "",
                   "label": label or "", "label_underscored": (label or "").replace(" ", "_")}
         records.append(VideoRecord(str(root / template.format(**fields)),
-                                   index[label] if label is not None else -1))
+                                   index[label] if label is not None else -1,
+                                   source=f"{path}:{row['line']}"))
     return records
+
+
+class Kinetics400DataModule(ClipDataModule):
+    """Kinetics-400 from DeepMind's CSVs.
+
+    Args:
+        root: the dataset folder.
+        train_list, val_list, test_list, predict_list: CSVs under ``root`` (``None``
+            disables; the papers test on the validation set, hence ``test_list``'s default;
+            ``predict_list`` may also name one video).
+        class_names: a class-name file under ``root``; ``None``: the sorted labels of the
+            training CSV.
+        videos: the folder ``path_template`` is relative to, under ``root``.
+        path_template: see the module docstring (``{split}`` is the CSV's split column:
+            ``train``, ``val``, ``test``).
+        **kwargs: :class:`~lightning_vid.data.datamodule.ClipDataModule` options.
+    """
+
+    def __init__(self, root: str, train_list: Optional[str] = "annotations/train.csv",
+                 val_list: Optional[str] = "annotations/val.csv",
+                 test_list: Optional[str] = "annotations/val.csv",
+                 predict_list: Optional[str] = None, class_names: Optional[str] = None,
+                 videos: str = ".", path_template: str = KINETICS_TEMPLATE,
+                 **kwargs: Any) -> None:
+        super().__init__(root, train_list=train_list, val_list=val_list, test_list=test_list,
+                         predict_list=predict_list, **kwargs)
+
+    def read_class_names(self) -> list[str]:
+        hp = self.hparams
+        if hp.class_names:
+            return read_class_names(self.root / hp.class_names)
+        if not hp.train_list:
+            raise ValueError("Kinetics classes come from the training CSV: set train_list "
+                             "or class_names")
+        return kinetics_class_names(self.root / hp.train_list)
+
+    def read_list(self, name: str) -> list[VideoRecord]:
+        return read_kinetics_csv(self.root / name, self.classes, self.root / self.hparams.videos,
+                                 self.hparams.path_template)

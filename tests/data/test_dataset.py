@@ -1,22 +1,24 @@
-"""Every kind of bad file a real dataset holds: never a crash or a hang; the sample is replaced
-deterministically by the next readable record, the file is named in a warning, and the number
-of skipped records travels with the sample."""
+"""Every kind of bad file a real dataset holds: never a crash or a hang; the sample of an
+unreadable record is replaced deterministically by the next readable record, the file is named
+in a warning, and the sample says it stands in (``skipped``, ``unreadable``), so an epoch counts
+each unreadable record exactly once; the evaluation sampler partitions a dataset under DDP."""
 
 import time
 import warnings
 
-import av
 import numpy as np
 import pytest
 import torch
 from torch.utils.data import DataLoader
 
 from lightning_vid.data.annotations import VideoRecord
-from lightning_vid.data.dataset import ClipDataset, collate
+from lightning_vid.data.dataset import ClipDataset, EvalDistributedSampler, collate
 from lightning_vid.data.frames_io import write_frame_folder
 from lightning_vid.data.media import MediaReader
 from lightning_vid.data.sampling import ClipSampler
 from lightning_vid.data.video_io import write_video
+
+from messy import write_av, write_zero_frames
 
 
 def flat(n: int, level: int = 0) -> np.ndarray:
@@ -32,20 +34,11 @@ def make_bad(kind: str, root) -> str:
         write_video(root / "full.mp4", flat(30))
         data = (root / "full.mp4").read_bytes()
         path.write_bytes(data[: len(data) // 3])
-    elif kind == "zero_frames":  # a container with a video stream and no packets
-        with av.open(str(path), "w") as container:
-            stream = container.add_stream("libx264", rate=25)
-            stream.width = stream.height = 16
-            container.mux(stream.encode(None))
+    elif kind == "zero_frames":  # a video track with no frame in it
+        write_zero_frames(path)
     elif kind == "no_video_stream":
         path = root / "tone.wav"
-        with av.open(str(path), "w") as container:
-            stream = container.add_stream("pcm_s16le", rate=8000)
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16",
-                                               layout="mono")
-            frame.sample_rate = 8000
-            container.mux(stream.encode(frame))
-            container.mux(stream.encode(None))
+        write_av(path, video=False, audio="pcm_s16le")
     elif kind == "missing":
         path = root / "never_downloaded.mp4"
     elif kind == "text":
@@ -83,9 +76,11 @@ def test_bad_file_is_skipped_named_and_replaced_by_the_next(kind, tmp_path, good
     data = dataset([bad, *good])
     with pytest.warns(UserWarning, match=f"skipping unreadable video {bad}"):
         sample = data[0]
-    assert (sample["index"], sample["label"], sample["skipped"]) == (1, 1, 1)
-    assert sample["clip"].shape == (8, 3, 16, 16)
-    assert data[1]["skipped"] == 0
+    # the sample of record 0 stands in for it with record 1's clip and label
+    assert (sample["index"], sample["label"], sample["skipped"]) == (0, 1, 1)
+    assert sample["unreadable"] and sample["clip"].shape == (8, 3, 16, 16)
+    assert torch.equal(sample["clip"], data[1]["clip"])
+    assert (data[1]["skipped"], data[1]["unreadable"]) == (0, "")
 
 
 def test_replacement_is_deterministic_and_wraps_around(tmp_path, good):
@@ -93,9 +88,10 @@ def test_replacement_is_deterministic_and_wraps_around(tmp_path, good):
              make_bad("zero_frames", tmp_path)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        first = [(s["index"], s["skipped"]) for s in map(dataset(paths).__getitem__, range(5))]
-        second = [(s["index"], s["skipped"]) for s in map(dataset(paths).__getitem__, range(5))]
-    assert first == second == [(0, 0), (3, 2), (3, 1), (3, 0), (0, 1)]  # 4 -> wraps to 0
+        first = [(s["label"], s["skipped"]) for s in map(dataset(paths).__getitem__, range(5))]
+        second = [(s["label"], s["skipped"]) for s in map(dataset(paths).__getitem__, range(5))]
+    # records 1 and 2 take record 3's clip (label 3); record 4 wraps to record 0
+    assert first == second == [(0, 0), (3, 1), (3, 1), (3, 0), (0, 1)]
 
 
 def test_videos_shorter_than_the_clip_repeat_frames(good):
@@ -117,16 +113,33 @@ def test_a_hanging_read_times_out_and_is_skipped(tmp_path, good):
     start = time.perf_counter()
     with pytest.warns(UserWarning, match="good.mp4.*no result after 0.5 s"):
         sample = data[0]
-    assert time.perf_counter() - start < 5 and sample["index"] == 1
+    assert time.perf_counter() - start < 5 and sample["label"] == 1 and sample["skipped"] == 1
 
 
-def test_too_many_bad_files_in_a_row_is_an_error_naming_the_first(tmp_path, good):
-    paths = [make_bad("missing", tmp_path)] * 3 + good
+def test_too_many_undecodable_files_in_a_row_is_an_error_naming_their_lines(tmp_path, good):
+    text = make_bad("text", tmp_path)
+    records = [VideoRecord(text, 0, source=f"l.csv:{n}") for n in range(2, 6)]
+    records += [VideoRecord(p, 0) for p in good]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with pytest.raises(RuntimeError, match="3 consecutive unreadable videos from .*never_do"):
-            ClipDataset([VideoRecord(p, 0) for p in paths], ClipSampler("centre", 8),
-                        max_skips=2)[0]
+        with pytest.raises(RuntimeError, match=r"3 videos in a row that exist but do not decode, "
+                                               r"after .*text.mp4 \(l.csv:2\): l.csv:3, l.csv:4, "
+                                               r"l.csv:5 .*lightning-vid-data check"):
+            ClipDataset(records, ClipSampler("centre", 8), max_skips=2)[0]
+
+
+def test_known_missing_files_are_passed_over_unread_and_do_not_count_to_the_limit(tmp_path, good):
+    missing = [make_bad("missing", tmp_path)] * 17  # a class folder that was not copied
+    data = ClipDataset([VideoRecord(p, 0) for p in missing + good], ClipSampler("centre", 8),
+                       max_skips=2, missing=range(17))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the data module reported them already
+        samples = [data[i] for i in range(len(data))]
+    assert [s["skipped"] for s in samples] == [1] * 17 + [0, 0]
+    assert {s["unreadable"] for s in samples[:17]} == {"missing"}
+    with pytest.raises(ValueError, match="every one of the 2 listed videos is missing"):
+        ClipDataset([VideoRecord(p, 0) for p in missing[:2]], ClipSampler("centre", 8),
+                    missing=[0, 1])
 
 
 def test_worker_processes_decode_every_kind_of_bad_file(tmp_path, good):
@@ -137,5 +150,16 @@ def test_worker_processes_decode_every_kind_of_bad_file(tmp_path, good):
         batches = list(loader)
     skipped = torch.cat([b["skipped"] for b in batches])
     index = torch.cat([b["index"] for b in batches])
-    assert len(index) == len(paths) and set(index.tolist()) <= {7, 8}
-    assert skipped.tolist() == [7, 6, 5, 4, 3, 2, 1, 0, 0]
+    reasons = [r for b in batches for r in b["unreadable"]]
+    assert index.tolist() == list(range(len(paths)))
+    assert skipped.tolist() == [1] * 7 + [0, 0]  # 7 bad records in a row count 7, not 28
+    assert all(reasons[:7]) and reasons[7:] == ["", ""]
+
+
+@pytest.mark.parametrize("size,world", [(10, 2), (11, 2), (7, 3), (2, 4)])
+def test_eval_sampler_partitions_the_dataset(size, world):
+    parts = [list(EvalDistributedSampler(range(size), world, rank)) for rank in range(world)]
+    flat = sorted(i for part in parts for i in part)
+    assert flat == list(range(size))  # every video exactly once: no padding, no repeats
+    lengths = [len(EvalDistributedSampler(range(size), world, r)) for r in range(world)]
+    assert lengths == [len(p) for p in parts] and max(lengths) - min(lengths) <= 1
