@@ -1,24 +1,24 @@
 """Load a trained :class:`~lightning_vid.system.VideoClassifier` from a checkpoint alone.
 
-The system saves its hyperparameters without the model (it receives a built one), so the
-model is rebuilt first, from the first of these that is available:
+A checkpoint written by ``lightning-vid`` holds the config of its model in its
+hyperparameters (LightningCLI saves the class paths and arguments, with the values the data
+section linked in), so Lightning rebuilds the system: ``VideoClassifier.load_from_checkpoint``.
+:func:`load_checkpoint` keeps only what Lightning cannot do:
 
-1. ``model=``: an already built model;
-2. ``arch=`` (and ``build_model`` options): ``build_model(arch, num_classes, **options)``;
-3. ``config=``: the run's CLI config (a ``lightning_config.yaml`` path, YAML text or a dict);
-4. the config the CLI stores in every checkpoint (``checkpoint["lightning_vid"]``, written by
-   :class:`lightning_vid.cli.SaveRunConfig`);
-5. a ``lightning_config.yaml`` saved by the CLI near the checkpoint (the W&B run's ``files`` folder or
-   the logger's ``log_dir`` under the checkpoint's grandparent folder), the newest whose
-   model loads the weights exactly.
+- pretrained 2D weights are never downloaded again (``pretrained`` is set to False: the
+  checkpoint holds every weight), and ``init_from`` is not read;
+- it returns the class names (kept in the checkpoint by the CLI) and the data module's
+  arguments (``crop_size``, ``scale_size``, ...) with the system;
+- a checkpoint without the model's config (saved from Python) is loaded into ``model=`` or
+  ``build_model(arch, num_classes, **options)``, and this project's earlier checkpoints, which
+  kept the CLI config under ``checkpoint["lightning_vid"]["config"]``, still load.
 
-``num_classes`` comes from the checkpoint (its fc weights). Pretrained 2D weights are never
-downloaded again (``pretrained`` is set to False): the checkpoint holds all the weights.
 Checkpoints are unpickled (as Lightning does): load only files you trust.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib
 import inspect
 import os
@@ -29,11 +29,10 @@ import torch
 import yaml
 from torch import nn
 
-from lightning_vid.cli import RUN_CONFIG
 from lightning_vid.system import VideoClassifier
 
 PathLike = Union[str, "os.PathLike[str]"]
-INFO_KEY = "lightning_vid"  # what cli.SaveRunConfig stores in each checkpoint
+INFO_KEY = "lightning_vid"  # what cli.SaveRunConfig stores in each checkpoint (class names)
 
 
 def _read_config(config: Union[PathLike, str, dict]) -> dict:
@@ -49,9 +48,6 @@ def _read_config(config: Union[PathLike, str, dict]) -> dict:
 
 
 def _num_classes(checkpoint: dict) -> Optional[int]:
-    info = checkpoint.get(INFO_KEY) or {}
-    if info.get("num_classes"):
-        return int(info["num_classes"])
     weight = checkpoint.get("state_dict", {}).get("model.fc.weight")
     return None if weight is None else int(weight.shape[0])
 
@@ -83,38 +79,17 @@ def model_from_config(config: Union[PathLike, str, dict], num_classes: Optional[
     return cls(**args)
 
 
-def _nearby_configs(path: Path) -> list[Path]:
-    root = path.resolve().parent.parent
-    found = sorted(root.rglob(RUN_CONFIG), key=lambda p: p.stat().st_mtime, reverse=True)
-    return found[:20]
+def _system_from_hparams(hparams: dict) -> VideoClassifier:
+    """Lightning's rebuild of a CLI-built system, without downloads and without init_from."""
+    from lightning.pytorch.cli import instantiate_module
 
-
-def _model_for(checkpoint: dict, path: Path, config: Any, arch: Optional[str],
-               options: dict) -> tuple[nn.Module, Optional[dict]]:
-    """The rebuilt model and the config it came from (None for ``arch``)."""
-    k = _num_classes(checkpoint)
-    if arch is not None:
-        from lightning_vid.models import build_model
-
-        return build_model(arch, k, pretrained=False, **options), None
-    stored = (checkpoint.get(INFO_KEY) or {}).get("config")
-    if config is not None or stored is not None:
-        cfg = _read_config(config if config is not None else stored)
-        return model_from_config(cfg, k), cfg
-    state = {key[len("model."):]: v for key, v in checkpoint["state_dict"].items()
-             if key.startswith("model.")}
-    for candidate in _nearby_configs(path):
-        try:
-            cfg = _read_config(candidate)
-            model = model_from_config(cfg, k)
-            model.load_state_dict(state)
-        except Exception:  # noqa: BLE001 - another run's config: try the next one
-            continue
-        return model, cfg
-    raise ValueError(
-        f"cannot rebuild the model of {path}: it holds no CLI config and no lightning_config.yaml near it "
-        "matches its weights; pass config= (the run's lightning_config.yaml), arch= or model="
-    )
+    hparams = copy.deepcopy(hparams)
+    hparams.pop("_instantiator", None)
+    network = hparams["model"].setdefault("init_args", {})
+    if "pretrained" in network:
+        network["pretrained"] = False
+    hparams["init_from"] = None
+    return instantiate_module(VideoClassifier, hparams)
 
 
 def load_checkpoint(
@@ -130,37 +105,54 @@ def load_checkpoint(
     Args:
         path: a Lightning checkpoint of a ``VideoClassifier``.
         model: a built model to load the weights into (skips the rebuilding).
-        config: the run's CLI config (file, YAML text or dict).
+        config: a CLI config (file, YAML text or dict) to build the model from instead.
         arch: rebuild with ``build_model(arch, num_classes, **options)`` instead.
         map_location: where the weights go.
         **options: ``build_model`` options with ``arch`` (``backbone``, ``num_segments``, ...).
 
     Returns:
         The system, with two extra attributes: ``class_names`` (a list, or None when the
-        checkpoint does not know them) and ``data_config`` (the data module's init args from
-        the config, ``{}`` when unknown: ``crop_size``, ``scale_size``, ...).
+        checkpoint does not know them) and ``data_config`` (the data module's arguments,
+        ``{}`` when unknown: ``crop_size``, ``scale_size``, ...).
     """
     path = Path(path)
     checkpoint = torch.load(path, map_location=map_location, weights_only=False)
-    cfg = None
-    if model is None:
-        model, cfg = _model_for(checkpoint, path, config, arch, options)
-    frames_per_segment = getattr(model, "frames_per_segment", 1)
-    system = VideoClassifier(model=model, frames_per_segment=frames_per_segment)
+    hparams = checkpoint.get("hyper_parameters") or {}
+    info = checkpoint.get(INFO_KEY) or {}
+    old_config = _read_config(config or info["config"]) if config or info.get("config") else None
+    if arch is not None:
+        from lightning_vid.models import build_model
+
+        model = build_model(arch, _num_classes(checkpoint), pretrained=False, **options)
+    elif model is None and old_config is not None:
+        model = model_from_config(old_config, _num_classes(checkpoint))
+    if model is not None:
+        system = VideoClassifier(model=model, frames_per_segment=model.frames_per_segment)
+    elif isinstance(hparams.get("model"), dict) and "class_path" in hparams["model"]:
+        system = _system_from_hparams(hparams)
+    else:
+        raise ValueError(f"cannot rebuild the model of {path}: it holds no model config (it was "
+                         "not written by lightning-vid); pass arch= (and build_model options), "
+                         "model= or config=")
     system.load_state_dict(checkpoint["state_dict"])
     system.eval()
-    info = checkpoint.get(INFO_KEY) or {}
-    system.class_names = info.get("class_names")
-    system.data_config = dict(((cfg or {}).get("data") or {}).get("init_args") or {})
-    if system.class_names is None:
-        system.class_names = _class_names_from_data(system.data_config)
+    system.data_config = _data_config(checkpoint, old_config)
+    system.class_names = info.get("class_names") or _class_names_from_data(system.data_config)
     return system.to(map_location)
 
 
+def _data_config(checkpoint: dict, old_config: Optional[dict]) -> dict:
+    """The data module's arguments: Lightning keeps them in the checkpoint."""
+    saved = checkpoint.get("datamodule_hyper_parameters")
+    if saved:
+        return {k: v for k, v in dict(saved).items() if not k.startswith("_")}
+    return dict(((old_config or {}).get("data") or {}).get("init_args") or {})
+
+
 def _class_names_from_data(data: dict) -> Optional[list[str]]:
-    """The class-name file of the config's data root, when it is still there."""
+    """The class-name file of the data root, when it is still there."""
     root, name = data.get("root"), data.get("class_names", "classes.txt")
-    if root and name and os.path.isfile(os.path.join(root, name)):
+    if root and isinstance(name, str) and os.path.isfile(os.path.join(root, name)):
         from lightning_vid.data.annotations import read_class_names
 
         return list(read_class_names(Path(root) / name))

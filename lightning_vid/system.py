@@ -1,8 +1,12 @@
 """``VideoClassifier``: the thin LightningModule around a video model.
 
-It receives an already-built model (``build_model``), cross-entropy, torchmetrics top-1,
-top-5 and mean class accuracy per split (``train/acc1``, ``val/acc5``, ``test/mean_class_acc``),
-and optimizer and scheduler callables injected from the config.
+It receives an already-built model (``build_model``, or ``model.model`` of a config) and holds
+the step logic: cross-entropy, torchmetrics top-1, top-5 and mean class accuracy per split
+(``train/acc1``, ``val/acc5``, ``test/mean_class_acc``), and the optimizer and scheduler
+callables injected from the config. What is not step logic lives in callbacks
+(:mod:`lightning_vid.callbacks`): weights from another run (``init_from``: ``InitWeights``),
+the evaluation protocol next to the metrics (``ProtocolLogger``), data-wait timing
+(``DataWaitTimer``, added by the CLI).
 
 Evaluation (validation, test, predict) scores whole videos. A batch of single views
 ``(B, T*L, C, H, W)`` gives one clip per video; a multi-view batch ``(B, V, T*L, C, H, W)`` (the
@@ -14,27 +18,19 @@ stand in for an unreadable video (``skipped > 0``) and unlabelled ones are left 
 metrics (their number is logged as ``{split}/skipped``; ``{split}/videos`` counts the scored
 videos, summed over DDP ranks).
 
-Metric names stay ``test/acc1``, ``test/acc5``, ``test/mean_class_acc`` whatever the protocol;
-the protocol is recorded next to them: logged as the hyperparameter ``test/protocol`` (and
-``val/protocol``), e.g. ``"10x3 dense, 256px crops of short side 256, softmax avg"``, and
-printed with the numbers when testing ends. ``scripts/eval_protocols.py`` runs several protocols
-(tempo strides, sparse vs dense) and writes one table row per protocol.
-
-Training logs ``train/data_wait_ms``, the time from the end of one training step to the start
-of the next (waiting for the DataLoader, plus the host-to-device copy): near zero when compute
-is the bottleneck, large when loading is.
+Built by ``lightning-vid``, the system saves the model's and the optimizer's config (class
+paths and arguments) in its hyperparameters, so Lightning rebuilds it from a checkpoint alone
+(``VideoClassifier.load_from_checkpoint``, :func:`lightning_vid.load_checkpoint`).
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any, Literal, Optional, Sequence
 
 import lightning as L
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
@@ -47,16 +43,52 @@ def _sgd(params: Any) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=0.01, momentum=0.9, weight_decay=5e-4)
 
 
+class MeanClassAccuracy(MulticlassAccuracy):
+    """The papers' mean class accuracy: top-1 accuracy of each class that has at least one
+    video in the evaluated set, averaged over those classes. (torchmetrics' ``macro`` average
+    also counts, as 0, a class that is predicted but has no video in the set.)
+
+    >>> m = MeanClassAccuracy(4)
+    >>> float(m(torch.tensor([0, 3, 1, 1]), torch.tensor([0, 0, 1, 1])))  # (1/2 + 2/2) / 2
+    0.75
+    """
+
+    def __init__(self, num_classes: int) -> None:
+        super().__init__(num_classes, top_k=1, average="none")
+
+    def compute(self) -> Tensor:
+        per_class = super().compute()
+        present = (self.tp + self.fn) > 0
+        return per_class[present].mean() if present.any() else per_class.new_tensor(float("nan"))
+
+
 def split_metrics(num_classes: int, prefix: str) -> MetricCollection:
-    """Top-1, top-5 (top-K when K < 5) and mean class accuracy, named ``{prefix}acc1`` etc."""
+    """Top-1, top-5 (top-K when K < 5) and mean class accuracy, named ``{prefix}acc1`` etc.
+
+    No compute groups: torchmetrics would merge metrics whose states are equal after the first
+    update (one video per batch gives equal states to top-5 and mean class accuracy) and report
+    one for the other.
+    """
     return MetricCollection(
         {
             "acc1": MulticlassAccuracy(num_classes, top_k=1, average="micro"),
             "acc5": MulticlassAccuracy(num_classes, top_k=min(5, num_classes), average="micro"),
-            "mean_class_acc": MulticlassAccuracy(num_classes, top_k=1, average="macro"),
+            "mean_class_acc": MeanClassAccuracy(num_classes),
         },
         prefix=prefix,
+        compute_groups=False,
     )
+
+
+def _built_by_the_cli() -> bool:
+    """Whether LightningCLI is instantiating the system: then its hyperparameters are the parsed
+    config (class paths and arguments of the model and the optimizer), which Lightning can
+    rebuild; otherwise they would be the objects themselves."""
+    try:  # the context LightningCLI sets around the instantiation (Lightning >= 2.3)
+        from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters
+    except ImportError:  # pragma: no cover - another Lightning: save the plain arguments
+        return False
+    return _given_hyperparameters.get() is not None
 
 
 class VideoClassifier(L.LightningModule):
@@ -84,9 +116,10 @@ class VideoClassifier(L.LightningModule):
         bn_freeze: ``partial`` (TSN's partial BN: every BN but the first frozen), ``all`` (every
             BN frozen: fine-tuning on small datasets) or ``none``. Frozen BNs keep their running
             statistics and affine parameters.
-        init_from: a checkpoint (``VideoClassifier`` or a model state dict) whose matching
-            weights initialise the model when fitting starts (``lightning_vid.models.weights``):
-            fine-tuning from Kinetics, or TRM's second stage from a TSN run.
+        init_from: a checkpoint whose matching weights initialise the model when a stage
+            starts (fit, validate, test, predict) unless a ``ckpt_path`` is given:
+            fine-tuning from Kinetics, TRM's second stage from a TSN run, or testing an authors'
+            checkpoint (:class:`lightning_vid.callbacks.InitWeights`).
         init_skip: modules of the model not taken from ``init_from`` (``fc``: new classes).
         channels_last: run the model in channels-last memory format.
         compile: ``torch.compile`` the model (in place, checkpoints keep their keys).
@@ -120,7 +153,8 @@ class VideoClassifier(L.LightningModule):
                 f"the data delivers frames_per_segment={frames_per_segment} but the model "
                 f"needs {model.frames_per_segment}: set data.frames_per_segment"
             )
-        self.save_hyperparameters(ignore=["model", "optimizer", "lr_scheduler"])
+        objects = () if _built_by_the_cli() else ("model", "optimizer", "lr_scheduler")
+        self.save_hyperparameters(ignore=list(objects))
         self.model = model
         self.optimizer = optimizer
         self.lr_scheduler = lr_scheduler
@@ -129,21 +163,23 @@ class VideoClassifier(L.LightningModule):
         self.val_metrics = split_metrics(k, "val/")
         self.test_metrics = split_metrics(k, "test/")
         self._frozen_bn = optim.freeze_batchnorm(model, bn_freeze)
-        self.eval_protocols: dict[str, str] = {}  # split -> protocol in words (logged)
-        self._step_end: Optional[float] = None  # perf_counter at the end of the last train step
+        self._callbacks: Optional[list[L.Callback]] = None
+
+    def configure_callbacks(self) -> list[L.Callback]:
+        """The evaluation protocol next to the metrics, and ``init_from`` when given."""
+        if self._callbacks is None:  # the same objects for every stage of this system
+            from lightning_vid.callbacks import InitWeights, ProtocolLogger
+
+            self._callbacks = [ProtocolLogger()]
+            if self.hparams.init_from:
+                self._callbacks.append(InitWeights(self.hparams.init_from,
+                                                   self.hparams.init_skip))
+        return self._callbacks
 
     def setup(self, stage: str) -> None:
-        hp = self.hparams
-        if stage == "fit" and hp.init_from:
-            from lightning_vid.models.weights import load_weights
-
-            report = load_weights(self.model, hp.init_from, skip=tuple(hp.init_skip))
-            rank_zero_info(f"init_from {hp.init_from}: {len(report.loaded)} tensors loaded, "
-                           f"{len(report.skipped)} skipped ({', '.join(hp.init_skip) or '-'}), "
-                           f"{len(report.missing)} new, {len(report.unexpected)} unused")
-        if hp.channels_last:
+        if self.hparams.channels_last:
             self.model.to(memory_format=torch.channels_last)
-        if hp.compile and getattr(self.model, "_compiled_call_impl", None) is None:
+        if self.hparams.compile and getattr(self.model, "_compiled_call_impl", None) is None:
             self.model.compile()
 
     def train(self, mode: bool = True) -> "VideoClassifier":
@@ -166,18 +202,6 @@ class VideoClassifier(L.LightningModule):
         self.log("train/skipped", batch["skipped"].sum().float(), on_step=False, on_epoch=True,
                  reduce_fx="sum", batch_size=len(logits))
         return loss
-
-    def on_train_epoch_start(self) -> None:
-        self._step_end = time.perf_counter()
-
-    def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
-        if self._step_end is not None:  # time spent waiting for this batch
-            wait_ms = (time.perf_counter() - self._step_end) * 1e3
-            self.log("train/data_wait_ms", wait_ms, on_step=True, on_epoch=True,
-                     batch_size=len(batch["label"]))
-
-    def on_train_batch_end(self, outputs: Any, batch: dict, batch_idx: int) -> None:
-        self._step_end = time.perf_counter()
 
     def video_logits(self, clip: Tensor) -> Tensor:
         """Scores per video, ``(B, K)``: the logits of single views ``(B, T*L, C, H, W)``, or
@@ -208,30 +232,6 @@ class VideoClassifier(L.LightningModule):
         self.log(f"{split}/skipped", batch["skipped"].sum().float(), reduce_fx="sum",
                  batch_size=size, sync_dist=True)
         self.log(f"{split}/videos", float(n), reduce_fx="sum", batch_size=size, sync_dist=True)
-
-    def _record_protocol(self, split: str) -> None:
-        """Log (once per change) the protocol of an evaluation split as ``{split}/protocol``."""
-        datamodule = self.trainer.datamodule if self._trainer is not None else None
-        describe = getattr(datamodule, "describe_protocol", None)
-        views = describe("validate" if split == "val" else split) if describe else "1 view"
-        text = f"{views}, {self.hparams.eval_fusion} avg"
-        if self.eval_protocols.get(split) != text:
-            self.eval_protocols[split] = text
-            for logger in self.loggers:
-                logger.log_hyperparams({f"{split}/protocol": text})
-
-    def on_validation_epoch_start(self) -> None:
-        self._record_protocol("val")
-
-    def on_test_epoch_start(self) -> None:
-        self._record_protocol("test")
-
-    def on_test_end(self) -> None:
-        numbers = {k: float(v) for k, v in self.trainer.callback_metrics.items()
-                   if k.startswith("test/")}
-        rank_zero_info(f"test [{self.eval_protocols.get('test')}]: "
-                       + ", ".join(f"{k}={v:.4f}" if v % 1 else f"{k}={v:.0f}"
-                                   for k, v in sorted(numbers.items())))
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         self._eval_step(batch, self.val_metrics, "val")

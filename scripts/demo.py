@@ -40,7 +40,7 @@ CONFIGS = Path(__file__).resolve().parents[1] / "lightning_vid" / "configs"
 
 def config_for(arch: str) -> tuple[str, list[str]]:
     """The synthetic config of ``arch`` and the CLI overrides it needs: its own
-    ``<arch>_*_synthetic.yaml``, else TSN's with the architecture's model class and run names."""
+    ``<arch>_*_synthetic.yaml``, else TSN's with the architecture's model class and run name."""
     found = sorted(glob.glob(str(CONFIGS / f"{arch}_*_synthetic.yaml")))
     if found:
         return found[0], []
@@ -51,13 +51,19 @@ def config_for(arch: str) -> tuple[str, list[str]]:
         f"--model.model={cls.__module__}.{cls.__qualname__}",
         "--model.model.init_args.backbone=resnet18",
         f"--data.init_args.frames_per_segment={spec.frames_per_segment}",
-        f"--trainer.logger.init_args.save_dir=runs/{name}",
-        f"--trainer.logger.init_args.name={name}",
-        f"--trainer.callbacks.init_args.dirpath=runs/{name}/checkpoints"]
+        f"--run_name={name}"]
 
 
 class _ParseOnly(VideoCLI):
-    def instantiate_classes(self) -> None:  # parse, link and check; build nothing
+    """Parse, link and check the config; build nothing, make no run folder."""
+
+    def before_instantiate_classes(self) -> None:
+        pass
+
+    def instantiate_classes(self) -> None:
+        pass
+
+    def after_instantiate_classes(self) -> None:
         pass
 
 

@@ -52,7 +52,11 @@ def run(config: str, ckpt: Optional[str], protocol: dict, extra: Sequence[str]) 
         args += ["--ckpt_path", ckpt]
     cli = cli_main(args)
     metrics = cli.trainer.callback_metrics
-    row = {"protocol": cli.model.eval_protocols.get("test", json.dumps(protocol))}
+    from lightning_vid.callbacks import ProtocolLogger
+
+    logged = [c.protocols for c in cli.trainer.callbacks if isinstance(c, ProtocolLogger)]
+    row = {"protocol": logged[0].get("test", json.dumps(protocol)) if logged
+           else json.dumps(protocol)}
     row.update({k: float(metrics[k]) for k in METRICS if k in metrics})
     return row
 

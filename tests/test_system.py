@@ -1,7 +1,6 @@
-"""The system (``lightning_vid/system.py``). Multi-view evaluation: chunks of whole clips, logits
-or softmax fusion, video-level metrics that count each video once, the protocol logged with the
-numbers, and the per-step data-wait time; end to end through ``lightning-vid`` on the UCF101
-fixture."""
+"""``VideoClassifier``: multi-view evaluation in chunks of whole clips, logits or softmax
+fusion, video-level metrics that count each video once and agree with the predictions they
+summarise at any batch size, and the protocol recorded next to them."""
 
 from pathlib import Path
 
@@ -9,13 +8,15 @@ import lightning as L
 import pytest
 import torch
 import yaml
+from lightning.pytorch.loggers import CSVLogger
 from torch import nn
 from torch.utils.data import DataLoader
 
-from lightning_vid.cli import cli_main
-from lightning_vid.system import VideoClassifier
+from lightning_vid.callbacks import ProtocolLogger
+from lightning_vid.data.datamodule import VideoDataModule
+from lightning_vid.data.protocol import EvalProtocol
+from lightning_vid.system import VideoClassifier, split_metrics
 
-ROOT = Path(__file__).resolve().parents[1]
 T, K = 4, 3
 
 
@@ -63,31 +64,46 @@ def test_metrics_count_each_readable_labelled_video_once():
     assert metrics["test/videos"] == 3 and metrics["test/skipped"] == 2
 
 
-@pytest.fixture()
-def in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+def from_predictions(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+    """The three metrics computed by hand: top-1, top-5 and the mean over the classes present
+    of each class's top-1 accuracy."""
+    pred, top5 = logits.argmax(-1), logits.topk(min(5, logits.shape[1]), -1).indices
+    per_class = [(pred[labels == c] == c).float().mean() for c in labels.unique()]
+    return {"acc1": float((pred == labels).float().mean()),
+            "acc5": float((top5 == labels[:, None]).any(-1).float().mean()),
+            "mean_class_acc": float(torch.stack(per_class).mean())}
 
 
-def test_cli_fit_logs_data_wait_and_multi_view_test_records_its_protocol(benchmark_root, in_tmp):
-    common = ["--config", str(ROOT / "lightning_vid/configs/tsm_r18_4x1_synthetic.yaml"),
-              "--data", str(ROOT / "lightning_vid/configs/data/ucf101.yaml"),
-              "--data.init_args.root", str(benchmark_root / "ucf101"),
-              "--data.init_args.crop_size=32", "--data.init_args.scale_size=32",
-              "--data.init_args.batch_size=2", "--data.init_args.num_workers=0",
-              '--trainer.logger={"class_path": "lightning.pytorch.loggers.CSVLogger", '
-              '"init_args": {"save_dir": "runs/csv"}}',
-              "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
-    fit = cli_main(["fit", *common, "--trainer.max_epochs=1", "--trainer.limit_train_batches=2",
-                    "--trainer.limit_val_batches=1", "--trainer.log_every_n_steps=1"])
-    assert fit.model.model.num_classes == 4  # classInd.txt of the fixture
-    assert float(fit.trainer.callback_metrics["train/data_wait_ms"]) >= 0
-    test = cli_main(["test", *common, "--model.eval_fusion=softmax",
-                     '--data.init_args.test_protocol={"sampling": "uniform", "clips": 2, '
-                     '"crops": 3}'])
-    metrics = test.trainer.callback_metrics
-    assert metrics["test/videos"] == 4 and metrics["test/skipped"] == 0  # each video once
+@pytest.mark.parametrize("batch_size", [1, 16])
+def test_metrics_agree_with_the_predictions_at_any_batch_size(batch_size):
+    """One video per batch (multi-view testing's default) used to make torchmetrics merge mean
+    class accuracy with top-5 (their states are equal after a first right video)."""
+    torch.manual_seed(0)
+    logits, labels = torch.randn(64, 10), torch.randint(0, 10, (64,))
+    labels[:3] = torch.tensor([3, 3, 5])  # a class without videos: 9 classes of 10 present
+    labels[labels == 9] = 2
+    labels[0] = logits[0].argmax()  # the first video is right
+    metrics = split_metrics(10, "test/")
+    for chunk, target in zip(logits.split(batch_size), labels.split(batch_size)):
+        metrics.update(chunk, target)
+    got = {k.split("/")[1]: float(v) for k, v in metrics.compute().items()}
+    expected = from_predictions(logits, labels)
+    assert got == pytest.approx(expected, abs=1e-6)
+    assert expected["mean_class_acc"] != pytest.approx(expected["acc5"])  # they can be told apart
+
+
+def test_the_protocol_is_logged_with_the_test_metrics(synthetic_data, tmp_path):
+    """A multi-view test through a plain Trainer: the protocol of the data module and the
+    system's fusion, as a hyperparameter next to the metrics (tests/test_cli.py: printed)."""
+    dm = VideoDataModule(synthetic_data, num_segments=T, crop_size=32, scale_size=32,
+                         num_workers=0, test_protocol=EvalProtocol("uniform", clips=2, crops=3))
+    system = VideoClassifier(Probe(), eval_fusion="softmax")
+    trainer = L.Trainer(logger=CSVLogger(tmp_path), enable_progress_bar=False,
+                        enable_model_summary=False, limit_test_batches=2)
+    trainer.test(system, datamodule=dm, verbose=False)
+    [callback] = [c for c in trainer.callbacks if isinstance(c, ProtocolLogger)]
     protocol = "2x3 uniform, 32px crops of short side 32, softmax avg"
-    assert test.model.eval_protocols["test"] == protocol
-    logged = yaml.safe_load(Path(test.trainer.logger.log_dir, "hparams.yaml").read_text())
+    assert callback.protocols["test"] == protocol
+    logged = yaml.unsafe_load(Path(trainer.logger.log_dir, "hparams.yaml").read_text())
     assert logged["test/protocol"] == protocol
+    assert trainer.callback_metrics["test/videos"] == 2  # two batches of one video

@@ -1,14 +1,30 @@
-"""Lightning callbacks that draw what the temporal modules do, during training.
+"""Lightning callbacks: everything around the training step that is not step logic.
+
+Figures of what the temporal modules do (need matplotlib: the ``viz`` extra):
 
 - :class:`KernelAttentionLogger`: every block's interpretable tensors (kernels, attention,
   relocation, displacement) on fixed validation clips.
-- :class:`GradCAMLogger`: Grad-CAM per frame on fixed validation clips (the ``gradcam`` extra).
+- :class:`GradCAMLogger`: Grad-CAM per frame on fixed validation clips (also pytorch-grad-cam).
 
-Both log to W&B with a WandbLogger and to files in the log directory otherwise; both need
-matplotlib (the ``notebooks`` extra).
+Both log to W&B with a WandbLogger and to files in the log directory otherwise;
+``lightning_vid/configs/callbacks/figures.yaml`` switches both on from the command line.
+
+Runs (``lightning-vid`` adds these itself):
+
+- :class:`InitWeights`: weights from another run or the authors (``--model.init_from``).
+- :class:`ProtocolLogger`: the evaluation protocol next to the metrics.
+- :class:`DataWaitTimer`: ``train/data_wait_ms``.
+- :class:`RandomState`: the random state in every checkpoint, so resuming is exact.
+- :class:`PredictionWriter`: the CSV of ``lightning-vid predict``.
 """
 
 from lightning_vid.callbacks.gradcam import GradCAMLogger
+from lightning_vid.callbacks.init_weights import InitWeights
 from lightning_vid.callbacks.kernels import KernelAttentionLogger
+from lightning_vid.callbacks.predictions import PredictionWriter
+from lightning_vid.callbacks.protocol import ProtocolLogger
+from lightning_vid.callbacks.random_state import RandomState
+from lightning_vid.callbacks.timing import DataWaitTimer
 
-__all__ = ["GradCAMLogger", "KernelAttentionLogger"]
+__all__ = ["DataWaitTimer", "GradCAMLogger", "InitWeights", "KernelAttentionLogger",
+           "PredictionWriter", "ProtocolLogger", "RandomState"]

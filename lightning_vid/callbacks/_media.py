@@ -1,8 +1,10 @@
 """Where the callbacks' pictures go: W&B media, or files in the run's log directory.
 
 With a :class:`~lightning.pytorch.loggers.WandbLogger` among the trainer's loggers, images,
-tables (one row per clip) and videos are logged to W&B in one ``log`` call at the trainer's
-global step (offline runs keep them under ``<run>/files/media``). With any other logger, or
+tables (one row per clip) and videos are logged to W&B in one ``log`` call at the step of the
+validation metrics they belong with (offline runs keep them under ``<run>/files/media``, and
+the tables' images, which W&B stages as an artifact, under ``<run>/staging``, so copying the
+run folder keeps them for ``wandb sync``). With any other logger, or
 none, the same things are written as files under ``<log_dir>/media/<key>/``: PNG images,
 GIF videos and a CSV table whose image cells name PNG files next to it, each file named
 ``e<epoch>-s<step>-<n>``.
@@ -11,6 +13,7 @@ GIF videos and a CSV table whose image cells name PNG files next to it, each fil
 from __future__ import annotations
 
 import csv
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -46,7 +49,10 @@ class MediaBatch:
     def __init__(self, trainer: L.Trainer) -> None:
         self.wandb = next((lg for lg in trainer.loggers if isinstance(lg, WandbLogger)), None)
         self.root = _files_root(trainer)
-        self.step, self.epoch = trainer.global_step, trainer.current_epoch
+        # the step Lightning logs this epoch's validation metrics at (its LearningRateMonitor
+        # uses the same counter): the figures sit beside the numbers they belong with
+        self.step = trainer.fit_loop.epoch_loop._batches_that_stepped
+        self.epoch = trainer.current_epoch
         self.images: dict[str, list[tuple[np.ndarray, str]]] = {}
         self.tables: dict[str, tuple[list[str], list[list[Any]]]] = {}
         self.videos: dict[str, list[tuple[np.ndarray, str]]] = {}
@@ -81,8 +87,18 @@ class MediaBatch:
                      for i, (v, _) in enumerate(items)]
             payload[key] = [wandb.Video(str(p), caption=c, format="gif")
                             for p, (_, c) in zip(paths, items)]
-        if payload:
-            self.wandb.log_metrics(payload, step=self.step)
+        if payload:  # W&B stages a table's images as an artifact when it logs the table:
+            # there, inside the run's folder
+            staging = Path(self.wandb.experiment.dir).parent / "staging"
+            previous = os.environ.get("WANDB_DATA_DIR")
+            os.environ["WANDB_DATA_DIR"] = str(staging)
+            try:
+                self.wandb.log_metrics(payload, step=self.step)
+            finally:
+                if previous is None:
+                    del os.environ["WANDB_DATA_DIR"]
+                else:
+                    os.environ["WANDB_DATA_DIR"] = previous
 
     def _write_files(self) -> None:
         for key, items in self.images.items():

@@ -45,7 +45,7 @@ class GradCAMLogger(ClipCallback):
         key: the W&B key prefix and folder name.
         mean, std: the normalisation to undo for display.
 
-    Example (YAML, under ``trainer.callbacks``; needs ``pip install 'lightning_vid[gradcam]'``)::
+    Example (YAML, under ``trainer.callbacks``; needs ``pip install 'lightning_vid[viz]'``)::
 
         - class_path: lightning_vid.callbacks.GradCAMLogger
           init_args:

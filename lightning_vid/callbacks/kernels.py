@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal, Optional, Sequence
 
 import lightning as L
+from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 
 from lightning_vid.callbacks._clips import ClipCallback, FixedClips
@@ -12,7 +13,8 @@ from lightning_vid.callbacks._media import MediaBatch
 from lightning_vid.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from lightning_vid.viz._optional import require_matplotlib
 from lightning_vid.viz.images import figure_to_array
-from lightning_vid.viz.interpret import display_frames, record_forward, select_views, to_views
+from lightning_vid.viz.interpret import (display_frames, record_forward, recording_modules,
+                                         select_views, to_views)
 from lightning_vid.viz.report import class_name, clip_captions, clip_figures, kernel_figure
 
 FigureKind = Literal["kernel", "channel", "spatial", "flow"]
@@ -77,6 +79,21 @@ class KernelAttentionLogger(ClipCallback):
         self.kinds, self.modules = tuple(kinds), None if modules is None else list(modules)
         self.max_rows, self.style, self.key = max_rows, style, key
         self.last_files: list = []
+        self.nothing_to_draw = False
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        model = getattr(pl_module, "model", pl_module)
+        self.nothing_to_draw = not recording_modules(model)
+        if self.nothing_to_draw:  # TSN, TSM: no learned kernel, attention or map
+            rank_zero_warn(f"KernelAttentionLogger: {type(model).__name__} has no temporal block "
+                           "that records kernels, attention or maps (TAM, TEA, TDN, TCM and TRM "
+                           "do): nothing to draw; GradCAMLogger works with any model")
+            return
+        super().setup(trainer, pl_module, stage)
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not getattr(self, "nothing_to_draw", False):
+            super().on_validation_epoch_end(trainer, pl_module)
 
     def draw(self, trainer: L.Trainer, model: nn.Module, fixed: FixedClips) -> None:
         outputs, logits = record_forward(model, fixed.clips)

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
 import lightning as L
+import torch
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader
 from torchdata.stateful_dataloader import StatefulDataLoader
@@ -51,7 +52,8 @@ from torchdata.stateful_dataloader import StatefulDataLoader
 from lightning_vid.data.annotations import (VideoRecord, duplicates, exclude_records,
                                             left_right_pairs, read_class_names, read_csv_list,
                                             read_path_list, same_file)
-from lightning_vid.data.dataset import MISSING, ClipDataset, EvalDistributedSampler, collate
+from lightning_vid.data.dataset import (MISSING, ClipDataset, EvalDistributedSampler,
+                                        TrainingSampler, collate)
 from lightning_vid.data.frames_io import DEFAULT_TEMPLATE
 from lightning_vid.data.media import MediaReader, is_media
 from lightning_vid.data.protocol import EvalProtocol
@@ -376,18 +378,29 @@ class ClipDataModule(L.LightningDataModule):
         if stage in ("test", "predict"):
             single = self.protocols[stage].views == 1
             batch_size = hp.test_batch_size or (hp.batch_size if single else 1)
-        sampler = None
+        sampler, generator = None, None
         trainer = self.trainer
         if not train and trainer is not None and trainer.world_size > 1:
             sampler = EvalDistributedSampler(dataset, trainer.world_size, trainer.global_rank)
+        if train:  # order and augmentation from (seed, epoch); the loader's own generator: an
+            # epoch's start draws nothing from the global random state (exact resume)
+            world, rank = (trainer.world_size, trainer.global_rank) if trainer else (1, 0)
+            seed = torch.initial_seed()  # seed_everything's
+            sampler = TrainingSampler(dataset, num_replicas=world, rank=rank, seed=seed)
+            # the epoch about to run: workers fetch from the first iter(), which a resumed run
+            # makes before Lightning calls set_epoch
+            fit_loop = getattr(trainer, "fit_loop", None)
+            sampler.set_epoch(fit_loop.epoch_progress.current.processed if fit_loop else 0)
+            generator = torch.Generator().manual_seed(seed)
         workers = hp.num_workers
         # training: a loader whose state (sampler position, workers) Lightning checkpoints, so a
-        # run killed mid-epoch resumes with the rest of the same epoch (tests/test_scale.py)
+        # run killed mid-epoch resumes with the rest of the same epoch (tests/test_resume.py)
         loader = StatefulDataLoader if train else DataLoader
         return loader(
-            dataset, batch_size=batch_size, shuffle=train, sampler=sampler, drop_last=train,
+            dataset, batch_size=batch_size, sampler=sampler, drop_last=train,
             num_workers=workers, collate_fn=collate, persistent_workers=workers > 0,
             pin_memory=False, worker_init_fn=worker_init if workers > 0 else None,
+            generator=generator,
         )
 
     def train_dataloader(self) -> DataLoader:

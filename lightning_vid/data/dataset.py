@@ -28,12 +28,14 @@ Samples hold one clip ``(T*L, C, H, W)`` or, for multi-view testing, all V views
 
 from __future__ import annotations
 
+import hashlib
 import warnings
-from typing import Callable, Collection, Optional, Sequence
+from typing import Callable, Collection, Iterator, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset, DistributedSampler
+from torchdata.stateful_dataloader.sampler import StatefulDistributedSampler
 
 from lightning_vid.data.annotations import VideoRecord
 from lightning_vid.data.deadline import time_limit
@@ -126,7 +128,18 @@ class ClipDataset(Dataset):
             self.known_bad[i] = " ".join(str(reason).split())
             return None
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, item: Union[int, tuple[int, int]]) -> dict:
+        """The sample of record ``item``, or of ``item = (index, seed)`` (what
+        :class:`TrainingSampler` yields) with every random draw of its sampling and
+        augmentation made from ``seed``, leaving the process's random state untouched."""
+        if not isinstance(item, tuple):
+            return self._sample(item)
+        index, seed = item
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return self._sample(index)
+
+    def _sample(self, index: int) -> dict:
         clip = self._try(index)
         reason = self.known_bad.get(index, "")
         if clip is None and reason != MISSING:
@@ -157,6 +170,44 @@ class ClipDataset(Dataset):
                 f"{where(self.records[index])}: {lines} (first: {first.path}: "
                 f"{self.known_bad[failed[0]]}); list the bad files with `lightning-vid-data "
                 "check` and pass its list as the data module's `exclude`")
+
+
+class TrainingSampler(StatefulDistributedSampler):
+    """The training order and augmentation, functions of ``(seed, epoch)`` alone.
+
+    Each epoch is a permutation drawn from ``seed + epoch`` (``DistributedSampler``'s rule, with
+    its DDP sharding: rank r takes every R-th sample), and each sample comes with a seed of
+    its own, drawn from ``(seed, epoch, index)``, from which :class:`ClipDataset` makes every
+    random draw of that sample (segment offsets, crops). So what a training step sees never
+    depends on the history of a process or of its DataLoader workers: a run resumed from a
+    checkpoint, at an epoch's end or in its middle (the position is part of the loader's
+    state), gets the batches of the uninterrupted run, with any number of workers. Lightning
+    calls :meth:`set_epoch` before each epoch; it leaves a ``DistributedSampler`` in place
+    under DDP.
+
+    Yields ``(index, sample_seed)``.
+    """
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:  # type: ignore[override]
+        for index in super().__iter__():  # lazy: the epoch is read at the first sample
+            yield index, sample_seed(self.seed, self.epoch, index)
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "epoch": self.epoch}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        super().load_state_dict(state_dict)
+        self.epoch = state_dict.get("epoch", self.epoch)
+
+
+def sample_seed(seed: int, epoch: int, index: int) -> int:
+    """A 63-bit seed for one sample of one epoch.
+
+    >>> sample_seed(0, 1, 7) == sample_seed(0, 1, 7) != sample_seed(0, 2, 7)
+    True
+    """
+    digest = hashlib.blake2b(f"{seed}/{epoch}/{index}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
 
 
 class EvalDistributedSampler(DistributedSampler):

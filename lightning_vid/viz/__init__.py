@@ -8,8 +8,8 @@
 - :mod:`~lightning_vid.viz.render`: ``lightning-vid-render``, figures for a checkpoint and a
   video file without training.
 
-matplotlib (``pip install 'lightning_vid[notebooks]'``) and pytorch-grad-cam
-(``pip install 'lightning_vid[gradcam]'``) are imported on first use.
+matplotlib (``pip install 'lightning_vid[viz]'``) and pytorch-grad-cam
+(``pip install 'lightning_vid[viz]'``) are imported on first use.
 """
 
 from lightning_vid.viz.gradcam import ClipCAM, clip_gradcam, find_layer

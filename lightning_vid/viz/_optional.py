@@ -11,7 +11,7 @@ def require_matplotlib() -> ModuleType:
         import matplotlib
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "drawing figures needs matplotlib: pip install 'lightning_vid[notebooks]'"
+            "drawing figures needs matplotlib: pip install 'lightning_vid[viz]'"
         ) from err
     return matplotlib
 
@@ -22,6 +22,6 @@ def require_gradcam() -> ModuleType:
         import pytorch_grad_cam
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "Grad-CAM needs pytorch-grad-cam: pip install 'lightning_vid[gradcam]'"
+            "Grad-CAM needs pytorch-grad-cam: pip install 'lightning_vid[viz]'"
         ) from err
     return pytorch_grad_cam

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Mapping, Optional, Sequence
 import numpy as np
 
 from lightning_vid.viz._optional import require_matplotlib
-from lightning_vid.viz.images import colour_wheel_image, flow_to_rgb, overlay, upsample
+from lightning_vid.viz.images import HEATMAP, colour_wheel_image, flow_to_rgb, overlay, upsample
 from lightning_vid.viz.interpret import View
 
 if TYPE_CHECKING:  # matplotlib is an optional extra
@@ -195,7 +195,7 @@ def channel_heatmaps(frames: np.ndarray, views: Sequence[tuple[View, np.ndarray]
 
 
 def frame_heatmaps(frames: np.ndarray, views: Sequence[tuple[View, np.ndarray]],
-                   title: str = "", cmap: str = "jet", alpha: float = 0.5) -> Figure:
+                   title: str = "", cmap: str = HEATMAP, alpha: float = 0.5) -> Figure:
     """Spatial maps of one clip over its frames: the frames, then one row per block, each
     row on its own scale ``[min, max]`` over the clip (frames compare), shown by its colour
     bar.
@@ -261,7 +261,8 @@ def flow_fields(frames: np.ndarray, views: Sequence[tuple[View, np.ndarray]],
 
 
 def gradcam_figure(frames: np.ndarray, cam: np.ndarray, shares: Optional[np.ndarray] = None,
-                   title: str = "", layer: str = "", alpha: float = 0.5) -> Figure:
+                   title: str = "", layer: str = "", alpha: float = 0.5,
+                   cmap: str = HEATMAP) -> Figure:
     """Grad-CAM of one clip: the frames, the CAM over each frame on one scale for the whole
     clip (so weak frames look weak), and each frame's share of the clip's CAM mass.
 
@@ -272,20 +273,21 @@ def gradcam_figure(frames: np.ndarray, cam: np.ndarray, shares: Optional[np.ndar
         title: the figure title.
         layer: the target layer's name (row label).
         alpha: the weight of the heat map over the frame.
+        cmap: the matplotlib colour map of the CAM.
     """
     t = len(frames)
     shares = cam.reshape(t, -1).sum(1) / max(cam.sum(), 1e-12) if shares is None else shares
     fig = _figure(LABEL_W + CELL * t + 0.7, CELL * 3 + 0.6)
     grid = fig.add_gridspec(3, t + 1, width_ratios=[1] * t + [0.12], height_ratios=[1, 1, 0.8])
     _frame_row(fig, grid, frames)
-    blended = overlay(frames, cam, 1.0, "jet", alpha)
+    blended = overlay(frames, cam, 1.0, cmap, alpha)
     for i in range(t):
         ax = fig.add_subplot(grid[1, i])
         ax.imshow(np.clip(blended[i], 0, 1))
         ax.set_xticks([]), ax.set_yticks([])
         if i == 0:
             _row_name(ax, f"Grad-CAM\n{layer}")
-    _colorbar(fig, grid[1, t], "jet", 0.0, 1.0, "per-video scale")
+    _colorbar(fig, grid[1, t], cmap, 0.0, 1.0, "per-video scale")
     _share_bars(fig.add_subplot(grid[2, :t]), shares, empty=not cam.any())
     fig.suptitle(title, fontsize=10)
     return fig

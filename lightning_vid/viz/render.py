@@ -2,19 +2,22 @@
 
 For papers and talks::
 
-    lightning-vid-render --ckpt runs/tam/checkpoints/last.ckpt --video a.mp4 b.mp4 \\
-        --out figures/ [--gif] [--mp4] [--target label --label 3 5]
+    lightning-vid-render --ckpt runs/tam/version_0/checkpoints/last.ckpt --video a.mp4 \\
+        b.mp4 --out figures/ [--format pdf --dpi 300] [--gif] [--mp4] [--target label --label 3 5]
     python -m lightning_vid.viz.render ...   # the same, without the console script
 
-The model is rebuilt by :func:`lightning_vid.load_checkpoint` (from the config the CLI keeps
-in the checkpoint, ``--config``, or a ``lightning_config.yaml`` near it). Each video is sampled as in
-evaluation (segment centres, short side resized to ``--scale-size``, centre crop
-``--crop-size``; both default to the checkpoint's data config). Written into ``--out``:
+The model is rebuilt by :func:`lightning_vid.load_checkpoint` (from the model's config the CLI
+keeps in the checkpoint, or ``--config``). Each video is sampled as in evaluation (segment
+centres, short side resized to ``--scale-size``, centre crop ``--crop-size``; both default to
+the checkpoint's data config). Written into ``--out``, as
+``--format`` ``png`` (``--dpi``, default 100: screen size; 300 for print), ``svg`` or ``pdf``
+(vector: sharp text and lines at any size), heat maps in the perceptually uniform ``--cmap``
+(default ``inferno``):
 
-- ``kernels.png``: kernel distributions per stage and offset over all the videos (TAM);
-- ``<video>_channel.png``, ``<video>_spatial.png``, ``<video>_flow.png``: whichever the
-  model's temporal blocks record (see ``lightning_vid.viz.interpret``);
-- ``<video>_gradcam.png``: Grad-CAM per frame (the ``gradcam`` extra; ``--no-gradcam`` skips);
+- ``kernels.<format>``: kernel distributions per stage and offset over all the videos (TAM);
+- ``<video>_channel.<format>``, ``<video>_spatial.<format>``, ``<video>_flow.<format>``:
+  whichever the model's temporal blocks record (see ``lightning_vid.viz.interpret``);
+- ``<video>_gradcam.<format>``: Grad-CAM per frame (``--no-gradcam`` skips);
 - with ``--gif`` / ``--mp4``: ``<video>_gradcam.gif|mp4`` (each frame next to its CAM) and
   ``<video>_maps.gif|mp4`` (each frame next to every spatial map and flow field).
 
@@ -32,7 +35,7 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor
 
-from lightning_vid.viz.images import figure_to_array, save_animation, save_png
+from lightning_vid.viz.images import HEATMAP, save_animation, save_figure
 
 
 def load_clip(path: str, num_segments: int, frames_per_segment: int = 1, crop_size: int = 224,
@@ -60,7 +63,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ckpt", required=True, help="a VideoClassifier checkpoint")
     p.add_argument("--video", required=True, nargs="+", help="one or more video files")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--config", help="the run's lightning_config.yaml (default: kept in the checkpoint)")
+    p.add_argument("--config",
+                   help="a run's lightning_config.yaml (default: the checkpoint's own)")
     p.add_argument("--crop-size", type=int, help="frame size (default: the checkpoint's)")
     p.add_argument("--scale-size", type=int, help="short side before the crop")
     p.add_argument("--label", nargs="+", help="true class of each video (index or name)")
@@ -71,6 +75,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--modules", nargs="+", help="fnmatch patterns over block names")
     p.add_argument("--max-rows", type=int, default=8, help="blocks per figure at most")
     p.add_argument("--style", choices=("violin", "hist"), default="violin")
+    p.add_argument("--format", choices=("png", "svg", "pdf"), default="png",
+                   help="file format of the figures (svg, pdf: vector)")
+    p.add_argument("--dpi", type=float, help="resolution of png figures (default 100; 300 for "
+                                             "print)")
+    p.add_argument("--cmap", default=HEATMAP,
+                   help="matplotlib colour map of the heat maps (default: inferno)")
     p.add_argument("--gif", action="store_true", help="also write animated GIFs")
     p.add_argument("--mp4", action="store_true", help="also write MP4 videos")
     p.add_argument("--fps", type=float, default=2.0, help="frames per second of GIF/MP4")
@@ -114,10 +124,10 @@ def render(args: argparse.Namespace) -> list[Path]:
     written: list[Path] = []
     fig = kernel_figure(views, style=args.style)
     if fig is not None:
-        written.append(save_png(figure_to_array(fig), out / "kernels.png"))
+        written.append(save_figure(fig, out / f"kernels.{args.format}", args.dpi))
     for kind, figs in clip_figures(views, batch.frames, batch.captions, modules=args.modules,
-                                   max_rows=args.max_rows).items():
-        written += [save_png(figure_to_array(f), out / f"{s}_{kind}.png")
+                                   max_rows=args.max_rows, cmap=args.cmap).items():
+        written += [save_figure(f, out / f"{s}_{kind}.{args.format}", args.dpi)
                     for s, f in zip(stems, figs)]
     suffixes = [s for s, on in ((".gif", args.gif), (".mp4", args.mp4)) if on]
     for i, stem in enumerate(stems if suffixes else []):
@@ -144,10 +154,11 @@ def _gradcam(args: argparse.Namespace, model: torch.nn.Module, batch: _Clips, ou
         targets = [_class_index(args.target, batch.class_names)] * len(batch.clips)
     layer, _ = find_layer(model, args.target_layer)
     result = clip_gradcam(model, batch.clips, layer, targets)
-    figs = gradcam_figures(result, batch.frames, batch.captions, layer, batch.class_names)
+    figs = gradcam_figures(result, batch.frames, batch.captions, layer, batch.class_names,
+                           cmap=args.cmap)
     written = []
     for i, (stem, fig) in enumerate(zip(batch.stems, figs)):
-        written.append(save_png(figure_to_array(fig), out / f"{stem}_gradcam.png"))
+        written.append(save_figure(fig, out / f"{stem}_gradcam.{args.format}", args.dpi))
         for s in suffixes:
             written.append(save_animation(gradcam_animation(result, batch.frames, i),
                                           out / f"{stem}_gradcam{s}", args.fps))

@@ -59,7 +59,8 @@ def kernel_figure(views: Sequence[View], title: str = "", style: str = "violin",
 def clip_figures(views: Sequence[View], frames: Tensor, captions: Sequence[str],
                  kinds: Sequence[str] = tuple(CLIP_FIGURES),
                  modules: Optional[Sequence[str]] = None,
-                 max_rows: Optional[int] = 8) -> dict[str, list[Figure]]:
+                 max_rows: Optional[int] = 8, cmap: Optional[str] = None
+                 ) -> dict[str, list[Figure]]:
     """``{kind: one figure per clip}`` for the per-clip kinds present in ``views``.
 
     Args:
@@ -69,6 +70,7 @@ def clip_figures(views: Sequence[View], frames: Tensor, captions: Sequence[str],
         kinds: which of ``channel``, ``spatial``, ``flow``.
         modules: fnmatch patterns over module names (default: all).
         max_rows: at most this many blocks per figure, spread over the network.
+        cmap: the colour map of the spatial heat maps (default ``images.HEATMAP``).
     """
     out: dict[str, list[Figure]] = {}
     for kind in kinds:
@@ -76,18 +78,21 @@ def clip_figures(views: Sequence[View], frames: Tensor, captions: Sequence[str],
         if not chosen:
             continue
         draw = CLIP_FIGURES[kind]
-        out[kind] = [draw(frames[i].numpy(), [(v, v.data[i].numpy()) for v in chosen], caption)
-                     for i, caption in enumerate(captions)]
+        options = {"cmap": cmap} if cmap and kind == "spatial" else {}
+        out[kind] = [draw(frames[i].numpy(), [(v, v.data[i].numpy()) for v in chosen], caption,
+                          **options) for i, caption in enumerate(captions)]
     return out
 
 
 def gradcam_figures(result: ClipCAM, frames: Tensor, captions: Sequence[str], layer: str = "",
-                    class_names: Optional[Sequence[str]] = None) -> list[Figure]:
+                    class_names: Optional[Sequence[str]] = None,
+                    cmap: Optional[str] = None) -> list[Figure]:
     """One Grad-CAM figure per clip; the caption gains the explained class."""
+    options = {"cmap": cmap} if cmap else {}
     return [figures.gradcam_figure(
         frames[i].numpy(), result.cam[i].numpy(), result.shares[i].numpy(),
-        f"{caption} | Grad-CAM for {class_name(int(result.targets[i]), class_names)}", layer)
-        for i, caption in enumerate(captions)]
+        f"{caption} | Grad-CAM for {class_name(int(result.targets[i]), class_names)}", layer,
+        **options) for i, caption in enumerate(captions)]
 
 
 def gradcam_animation(result: ClipCAM, frames: Tensor, index: int, alpha: float = 0.5,
@@ -96,7 +101,7 @@ def gradcam_animation(result: ClipCAM, frames: Tensor, index: int, alpha: float 
     from lightning_vid.viz.images import enlarge, overlay, to_uint8
 
     f = frames[index].numpy()
-    blended = overlay(f, result.cam[index].numpy(), 1.0, "jet", alpha)
+    blended = overlay(f, result.cam[index].numpy(), 1.0, alpha=alpha)
     return to_uint8(enlarge(np.concatenate([f, np.clip(blended, 0, 1)], axis=2), min_side))
 
 

@@ -1,5 +1,4 @@
-"""Tests of lightning_vid.callbacks, lightning_vid.viz and the checkpoint loader.
+"""Tests of lightning_vid.callbacks.
 
-A package, so that its conftest.py does not clash with tests/conftest.py under
---doctest-modules (both would be imported as the module ``conftest``).
+A package, so that test modules here may share a name with one elsewhere under tests/.
 """

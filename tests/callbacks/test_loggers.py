@@ -15,7 +15,6 @@ from lightning_vid.callbacks import GradCAMLogger, KernelAttentionLogger
 from lightning_vid.data.datamodule import VideoDataModule
 from lightning_vid.models import build_model
 from lightning_vid.system import VideoClassifier
-from lightning_vid.viz import figures
 
 T = 4
 
@@ -30,24 +29,16 @@ def _png_sizes(folder: Path, prefix: str = "") -> list[tuple[int, int]]:
     return sizes
 
 
-def _inches(width: float, height: float) -> tuple[int, int]:
-    return round(width * figures.DPI), round(height * figures.DPI)
-
-
 def test_wandb_run_holds_every_figure_as_valid_images(cli_run):
-    """TCM from the CLI: the W&B run folder holds images, tables and videos as valid PNG and
-    GIF files, one per clip, of the sizes the figure layouts give for T = 4 frames."""
-    media = cli_run["run_dir"] / "media"
-    cell, label = figures.CELL, figures.LABEL_W
-    expected = {  # TCM: attention (1 row), confidence fast/slow (2 rows), displacement (2)
-        "channel": _inches(label + cell * T + 0.7, cell + 1.5 + 0.5),
-        "spatial": _inches(label + cell * T + 0.7, cell * 3 + 0.5),
-        "flow": _inches(label + cell * (T + 1), cell * 3 + 0.5),
-    }
-    for key, size in expected.items():
-        assert _png_sizes(media / "images" / "interpret", f"{key}_") == [size] * 2, key
-    cams = _png_sizes(media / "images" / "gradcam")
-    assert cams == [_inches(label + cell * T + 0.7, cell * 3 + 0.6)] * 2
+    """TCM from the CLI: the W&B run folder holds the images, tables and videos as valid PNG
+    and GIF files, one per clip, and the tables' images (which W&B stages as an artifact)
+    inside it too, so copying the run folder and ``wandb sync`` keeps them."""
+    run = cli_run["run_dir"].parent  # the offline run's folder
+    media = run / "files" / "media"
+    for key in ("channel", "spatial", "flow"):  # TCM: attention, confidence, displacement
+        sizes = _png_sizes(media / "images" / "interpret", f"{key}_")
+        assert len(sizes) == 2 and len(set(sizes)) == 1, key  # a figure per clip, one layout
+    assert len(_png_sizes(media / "images" / "gradcam")) == 2
     gifs = sorted((media / "videos" / "gradcam").glob("*.gif"))
     assert len(gifs) == 2
     with Image.open(gifs[0]) as gif:
@@ -57,6 +48,9 @@ def test_wandb_run_holds_every_figure_as_valid_images(cli_run):
     assert content["columns"] == ["video", "label", "pred", "confidence", "channel", "spatial",
                                   "flow"]
     assert len(content["data"]) == 2 and content["data"][0][1] in cli_run["cli"].datamodule.classes
+    staged = [p for p in (run / "staging").rglob("*") if p.is_file()
+              and p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"]
+    assert len(staged) >= 2 * 3 + 2  # every table image: 3 per clip (interpret), 1 (gradcam)
 
 
 class Spy(L.Callback):
@@ -82,11 +76,11 @@ class Spy(L.Callback):
         })
 
 
-def test_other_loggers_get_png_files_and_the_model_is_left_as_found(tiny_data, tmp_path):
+def test_other_loggers_get_png_files_and_the_model_is_left_as_found(synthetic_data, tmp_path):
     """TAM with a CSV logger: PNGs, GIFs and a CSV table under log_dir/media. In validation
     during fit (no_grad) and in ``validate`` (inference mode) the loggers leave the model in
     eval mode with no hooks, nothing recording, gradients and requires_grad untouched."""
-    dm = VideoDataModule(tiny_data, num_segments=T, crop_size=32, scale_size=32, batch_size=2,
+    dm = VideoDataModule(synthetic_data, num_segments=T, crop_size=32, scale_size=32, batch_size=2,
                          num_workers=0)
     system = VideoClassifier(build_model("tam", 8, num_segments=T, backbone="resnet18"))
     loggers = [KernelAttentionLogger(num_clips=2, style="hist"),
@@ -99,6 +93,11 @@ def test_other_loggers_get_png_files_and_the_model_is_left_as_found(tiny_data, t
     trainer.fit(system, dm)
     media = Path(trainer.logger.log_dir) / "media"
     assert len(_png_sizes(media / "interpret" / "kernels")) == 1
+    # drawn at the step the validation metrics of that epoch are logged at
+    with open(Path(trainer.logger.log_dir) / "metrics.csv") as f:
+        val_steps = {r["step"] for r in csv.DictReader(f) if r.get("val/acc1")}
+    drawn = {p.name.split("-")[1] for p in (media / "interpret" / "kernels").glob("*.png")}
+    assert {f"s{int(step):06d}" for step in val_steps} == drawn
     assert len(_png_sizes(media / "interpret" / "channel")) == 2  # TAM's V, one per clip
     assert len(list((media / "gradcam" / "video").glob("*.gif"))) == 2
     with open(next((media / "gradcam" / "clips").glob("*.csv"))) as f:
@@ -132,8 +131,36 @@ def test_only_rank_zero_draws_after_every_nth_epoch_and_never_in_the_sanity_chec
     assert drawn == [1, 3]
 
 
-def test_bad_target_layer_fails_before_training(tiny_data):
+def test_bad_target_layer_fails_before_training(synthetic_data):
     system = VideoClassifier(build_model("tsm", 8, num_segments=T, backbone="resnet18"))
     callback = GradCAMLogger(target_layer="trunk.layer5")
     with pytest.raises(ValueError, match="trunk.layer5"):
         callback.setup(SimpleNamespace(is_global_zero=True), system, "fit")
+
+
+def test_the_kernel_logger_says_a_tsm_has_nothing_to_draw():
+    logger = KernelAttentionLogger()
+    system = VideoClassifier(build_model("tsm", 8, num_segments=T, backbone="resnet18"))
+    trainer = SimpleNamespace(is_global_zero=True, sanity_checking=False, current_epoch=0)
+    with pytest.warns(UserWarning, match="TSM has no temporal block that records"):
+        logger.setup(trainer, system, "fit")
+    logger.draw = lambda *args: pytest.fail("a TSM has nothing to draw")
+    logger.on_validation_epoch_end(trainer, system)
+
+
+def test_one_config_piece_switches_both_figure_loggers_on(synthetic_data, capsys):
+    import yaml
+
+    from lightning_vid.cli import cli_main
+
+    configs = Path(__file__).resolve().parents[2] / "lightning_vid" / "configs"
+    with pytest.raises(SystemExit) as done:
+        cli_main(["fit", "--config", str(configs / "tam_r18_4x1_synthetic.yaml"),
+                  "--config", str(configs / "callbacks" / "figures.yaml"),
+                  "--data.root", synthetic_data, "--print_config"])
+    assert done.value.code in (0, None)
+    callbacks = yaml.safe_load(capsys.readouterr().out)["trainer"]["callbacks"]
+    paths = [c["class_path"] for c in callbacks]
+    assert paths[-2:] == ["lightning_vid.callbacks.KernelAttentionLogger",
+                          "lightning_vid.callbacks.GradCAMLogger"]
+    assert "lightning.pytorch.callbacks.ModelCheckpoint" in paths  # appended, nothing replaced

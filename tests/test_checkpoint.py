@@ -1,9 +1,10 @@
-"""``lightning_vid.load_checkpoint``: the model rebuilt from the checkpoint alone."""
+"""``lightning_vid.load_checkpoint``: a system rebuilt from its checkpoint alone."""
 
 import shutil
 
 import pytest
 import torch
+import yaml
 
 import lightning_vid
 from lightning_vid.models import build_model
@@ -18,7 +19,14 @@ def _same_predictions(a, b):
         return torch.allclose(a.eval()(clip), b.eval()(clip), atol=1e-5)
 
 
-def test_a_cli_checkpoint_rebuilds_its_model_with_class_names(cli_run):
+def test_lightning_rebuilds_a_cli_system_from_its_checkpoint(cli_run):
+    """The CLI saves the model's class path and arguments in the hyperparameters."""
+    system = VideoClassifier.load_from_checkpoint(cli_run["ckpt"], map_location="cpu")
+    assert isinstance(system.model, TCM) and system.model.num_classes == 8
+    assert _same_predictions(system, cli_run["cli"].model)
+
+
+def test_load_checkpoint_adds_class_names_and_the_data_config(cli_run):
     system = lightning_vid.load_checkpoint(cli_run["ckpt"])
     assert isinstance(system, VideoClassifier) and isinstance(system.model, TCM)
     assert not system.training
@@ -27,24 +35,33 @@ def test_a_cli_checkpoint_rebuilds_its_model_with_class_names(cli_run):
     assert _same_predictions(system, cli_run["cli"].model)
 
 
-def test_without_the_stored_config_the_run_config_yaml_is_found_or_given(cli_run):
+def test_a_checkpoint_of_the_earlier_format_still_loads(cli_run, tmp_path):
+    """Checkpoints written before the model's config went into the hyperparameters kept the
+    CLI config under ``lightning_vid``; they load, as does one given ``config=``."""
     checkpoint = torch.load(cli_run["ckpt"], weights_only=False)
-    del checkpoint["lightning_vid"]  # as a checkpoint written outside the CLI
-    stripped = cli_run["ckpt"].with_name("stripped.ckpt")
-    torch.save(checkpoint, stripped)
-    found = lightning_vid.load_checkpoint(stripped)  # runs/**/lightning_config.yaml of the W&B run
-    given = lightning_vid.load_checkpoint(stripped, config=cli_run["run_dir"] / "lightning_config.yaml")
-    assert _same_predictions(found, cli_run["cli"].model)
+    config = yaml.safe_load(next(cli_run["work"].rglob("lightning_config.yaml")).read_text())
+    for key in ("model", "optimizer", "lr_scheduler", "_instantiator"):
+        checkpoint["hyper_parameters"].pop(key, None)
+    checkpoint["lightning_vid"] = {"config": config, "class_names": None}
+    checkpoint.pop("datamodule_hyper_parameters", None)
+    torch.save(checkpoint, tmp_path / "old.ckpt")
+    old = lightning_vid.load_checkpoint(tmp_path / "old.ckpt")
+    assert _same_predictions(old, cli_run["cli"].model)
+    assert old.class_names == cli_run["cli"].datamodule.classes  # from the data root
+    assert old.data_config["crop_size"] == 32
+    del checkpoint["lightning_vid"]
+    torch.save(checkpoint, tmp_path / "bare.ckpt")
+    given = lightning_vid.load_checkpoint(tmp_path / "bare.ckpt", config=config)
     assert _same_predictions(given, cli_run["cli"].model)
-    assert found.class_names == cli_run["cli"].datamodule.classes  # from the data root
 
 
 def test_a_python_checkpoint_needs_arch_or_model(tmp_path):
     system = VideoClassifier(build_model("tsm", 5, num_segments=4, backbone="resnet18"))
+    assert "model" not in system.hparams  # built in Python: the module is not a hyperparameter
     path = tmp_path / "run" / "checkpoints" / "plain.ckpt"
     path.parent.mkdir(parents=True)
     torch.save({"state_dict": system.state_dict()}, path)
-    with pytest.raises(ValueError, match="pass config=.*arch= or model="):
+    with pytest.raises(ValueError, match="pass arch=.*model= or config="):
         lightning_vid.load_checkpoint(path)
     loaded = lightning_vid.load_checkpoint(path, arch="tsm", backbone="resnet18", num_segments=4)
     assert loaded.model.num_classes == 5 and loaded.class_names is None

@@ -36,3 +36,20 @@ def test_errors_are_one_line_and_exit_code_2(cli_run, tmp_path, capsys):
     code = main(["--ckpt", str(cli_run["ckpt"]), "--video", str(tmp_path / "missing.mp4"),
                  "--out", str(tmp_path)])
     assert code == 2 and "missing.mp4" in capsys.readouterr().err
+
+
+def test_figures_for_a_paper_as_vector_files_or_at_a_chosen_dpi(cli_run, tmp_path, capsys):
+    video = str(Path(cli_run["data"], "videos/val/00000_move_left.mp4"))
+    common = ["--ckpt", str(cli_run["ckpt"]), "--video", video, "--no-gradcam"]
+    assert main([*common, "--out", str(tmp_path / "pdf"), "--format", "pdf"]) == 0
+    assert main([*common, "--out", str(tmp_path / "svg"), "--format", "svg"]) == 0
+    assert main([*common, "--out", str(tmp_path / "100"), "--dpi", "100"]) == 0
+    assert main([*common, "--out", str(tmp_path / "200"), "--dpi", "200",
+                 "--cmap", "viridis"]) == 0
+    kinds = ("channel", "spatial", "flow")  # TCM's
+    for kind in kinds:
+        assert (tmp_path / f"pdf/00000_move_left_{kind}.pdf").read_bytes().startswith(b"%PDF")
+        assert "<svg" in (tmp_path / f"svg/00000_move_left_{kind}.svg").read_text()[:2000]
+        with Image.open(tmp_path / f"100/00000_move_left_{kind}.png") as small, \
+                Image.open(tmp_path / f"200/00000_move_left_{kind}.png") as large:
+            assert large.size == (2 * small.size[0], 2 * small.size[1])

@@ -34,8 +34,38 @@ def _check_image(fig, tmp_path, name):
     return array
 
 
-def _images(ax):
-    return ax.get_images()
+def _at(fig, row: int, col: int):
+    """The panel at grid cell (row, col): row 0 the frames, row r the r-th block (or field),
+    column t frame t, the last column the row's colour bar or colour key."""
+    found = [ax for ax in fig.axes if ax.get_subplotspec() is not None
+             and (ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start)
+             == (row, col)]
+    assert len(found) == 1, (row, col, len(found))
+    return found[0]
+
+
+def _titled(fig, prefix: str):
+    [ax] = [ax for ax in fig.axes if ax.get_title().startswith(prefix)]
+    return ax
+
+
+def _bar_cmap(ax) -> str:
+    """The colour map a colour bar shows."""
+    from matplotlib.collections import QuadMesh
+
+    [mesh] = [c for c in ax.collections if isinstance(c, QuadMesh)]
+    return mesh.get_cmap().name
+
+
+def _bars(fig):
+    [ax] = [ax for ax in fig.axes if ax.patches]
+    return ax
+
+
+def _frames_readable(fig):
+    """Every frame panel of the top row at least an inch wide at the figure's dpi, all alike."""
+    widths = {round(_at(fig, 0, t).get_window_extent().width) for t in range(T)}
+    assert len(widths) == 1 and widths.pop() >= fig.dpi
 
 
 def test_kernel_violins_per_stage_and_offset_compare_checkpoints(tmp_path):
@@ -47,9 +77,9 @@ def test_kernel_violins_per_stage_and_offset_compare_checkpoints(tmp_path):
                               kernel + torch.rand(2, 16, 3) * 0.1)]}
     fig = figures.violins(views, "TAM kernels")
     _check_image(fig, tmp_path, "violins")
-    ax1, ax3 = fig.axes
+    ax1, ax3 = _titled(fig, "res2 (layer1)"), _titled(fig, "res4 (layer3)")
     assert ax1.get_title() == "res2 (layer1), 1 block(s)"
-    assert ax3.get_title() == "res4 (layer3), 1 block(s)"
+    assert ax3.get_title() == "res4 (layer3), 1 block(s)" and len(fig.axes) == 2
     assert [t.get_text() for t in ax1.get_xticklabels()] == ["t-1", "t", "t+1"]
     assert ax1.get_ylabel() == "kernel weight" and fig._suptitle.get_text() == "TAM kernels"
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["epoch 0", "epoch 9"]
@@ -57,7 +87,8 @@ def test_kernel_violins_per_stage_and_offset_compare_checkpoints(tmp_path):
     assert [round(float(seg[0][1]), 2) for seg in medians] == [0.1, 0.3, 0.6]
     hist = figures.violins(views, "TAM kernels", style="hist")
     _check_image(hist, tmp_path, "histograms")
-    assert hist.axes[0].get_xlabel() == "kernel weight" and hist.axes[0].get_ylabel() == "count"
+    res2 = _titled(hist, "res2")
+    assert res2.get_xlabel() == "kernel weight" and res2.get_ylabel() == "count"
 
 
 def test_channel_heatmaps_one_row_per_block_with_fitting_colour_maps(frames, tmp_path):
@@ -70,9 +101,10 @@ def test_channel_heatmaps_one_row_per_block_with_fitting_colour_maps(frames, tmp
     fig = figures.channel_heatmaps(frames, [(signed, signed.data[0].numpy()),
                                             (positive, positive.data[0].numpy())], "clip A")
     _check_image(fig, tmp_path, "channels")
-    thumbs, rows = fig.axes[:T], [ax for ax in fig.axes[T:] if ax.get_images()]
-    assert [ax.get_title() for ax in thumbs] == [f"t={t}" for t in range(T)]
-    assert len(rows) == 2 and "res3 block 0\nMotionExcitation\nattention" in rows[0].get_ylabel()
+    assert [_at(fig, 0, t).get_title() for t in range(T)] == [f"t={t}" for t in range(T)]
+    _frames_readable(fig)
+    rows = [_at(fig, 1, 0), _at(fig, 2, 0)]  # a block's map spans the frame columns
+    assert "res3 block 0\nMotionExcitation\nattention" in rows[0].get_ylabel()
     (img0,), (img1,) = rows[0].get_images(), rows[1].get_images()
     assert img0.get_array().shape == (8, T)  # channels down, frames across
     assert img0.get_cmap().name == "RdBu_r"
@@ -80,8 +112,8 @@ def test_channel_heatmaps_one_row_per_block_with_fitting_colour_maps(frames, tmp
     assert img1.get_cmap().name == "viridis"
     lo, hi = img1.get_clim()
     assert lo == pytest.approx(positive.data.min()) and hi == pytest.approx(positive.data.max())
-    assert len(fig.axes) == T + 2 * 2  # thumbnails, rows and their colour bars
-    assert fig.axes[T + 1].get_ylabel() == "value"  # the colour bar says what it shows
+    assert _at(fig, 1, T).get_ylabel() == "value"  # each row's colour bar says what it shows
+    assert _at(fig, 2, T).get_ylim() == pytest.approx((lo, hi))
     assert fig._suptitle.get_text() == "clip A"
 
 
@@ -96,15 +128,16 @@ def test_frame_heatmaps_overlay_each_frame_on_one_scale_per_row(frames, tmp_path
     grey = np.full_like(frames, 0.5)  # uniform frames: the overlay's colour is the map's alone
     fig = figures.frame_heatmaps(grey, [(view, maps[0].numpy()), (zero, zero.data[0].numpy())],
                                  "clip B")
-    array = _check_image(fig, tmp_path, "frame_heatmaps")
-    row = fig.axes[T:2 * T]
+    _check_image(fig, tmp_path, "frame_heatmaps")
+    _frames_readable(fig)
+    row = [_at(fig, 1, t) for t in range(T)]
     assert "res4 block 0\nTemporalRelocation\nrelocation\n4x4 map" == row[0].get_ylabel()
-    assert "all 0" in fig.axes[2 * T + 1].get_ylabel()  # an untrained TRM says so
-    colour_bar = fig.axes[2 * T]
-    assert colour_bar.get_ylim() == (0.0, 2.0)  # one scale for the clip: [0, max]
+    assert "all 0" in _at(fig, 2, 0).get_ylabel()  # an untrained TRM says so
+    assert _at(fig, 1, T).get_ylim() == (0.0, 2.0)  # one scale for the clip: [0, max]
     hot0, hot3 = (ax.get_images()[0].get_array() for ax in (row[0], row[3]))
-    assert hot0[0, 0, 0] > hot3[-1, -1, 0] > hot3[0, 0, 0]  # red: frame 0 hotter than frame 3
-    assert array.shape[1] == round((figures.LABEL_W + figures.CELL * T + 0.7) * figures.DPI)
+    # inferno's red rises with the value: frame 0's spot hotter than frame 3's, both than 0
+    assert hot0[0, 0, 0] > hot3[-1, -1, 0] > hot3[0, 0, 0]
+    assert _bar_cmap(_at(fig, 1, T)) == "inferno"  # perceptually uniform
 
 
 def test_flow_colours_follow_the_middlebury_key():
@@ -126,7 +159,7 @@ def test_flow_fields_rows_per_field_and_a_colour_key(frames, tmp_path):
     view = View("trunk.layer2.temporal", "TemporalCorrelation", "displacement", "flow", flow)
     fig = figures.flow_fields(frames, [(view, flow[0].numpy())], "clip C")
     _check_image(fig, tmp_path, "flow")
-    fast, slow = fig.axes[T], fig.axes[2 * T + 1]
+    fast, slow = _at(fig, 1, 0), _at(fig, 2, 0)
     assert fast.get_ylabel().endswith("(fast)") and slow.get_ylabel().endswith("(slow)")
     assert "res3 (after stage)" in fast.get_ylabel()
     left = fast.get_images()[0].get_array()[0, 0]
@@ -142,15 +175,18 @@ def test_gradcam_figure_frames_overlays_and_shares(frames, tmp_path):
     shares = cam.reshape(T, -1).sum(1) / cam.sum()
     fig = figures.gradcam_figure(frames, cam, shares, "clip D | pred move_left", "trunk.layer4")
     _check_image(fig, tmp_path, "gradcam")
-    bars = fig.axes[-1]
+    _frames_readable(fig)
+    bars = _bars(fig)
     assert [round(p.get_height(), 3) for p in bars.patches] == [0.0, 0.8, 0.2, 0.0]
     assert [t.get_text() for t in bars.texts] == ["0%", "80%", "20%", "0%"]
-    assert fig.axes[T].get_ylabel() == "Grad-CAM\ntrunk.layer4"
-    assert fig.axes[2 * T].get_ylabel() == "per-video scale"
+    assert _at(fig, 1, 0).get_ylabel() == "Grad-CAM\ntrunk.layer4"
+    assert _at(fig, 1, T).get_ylabel() == "per-video scale"
+    assert _bar_cmap(_at(fig, 1, T)) == "inferno"
     assert fig._suptitle.get_text() == "clip D | pred move_left"
 
 
 def test_an_all_zero_gradcam_says_so(frames):
     fig = figures.gradcam_figure(frames, np.zeros((T, S, S), np.float32), np.zeros(T))
-    assert "0 everywhere" in fig.axes[-1].texts[-1].get_text()
-    assert fig.axes[-1].get_ylim() == (0.0, 1.0)
+    bars = _bars(fig)
+    assert "0 everywhere" in bars.texts[-1].get_text()
+    assert bars.get_ylim() == (0.0, 1.0)

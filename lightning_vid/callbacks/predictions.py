@@ -1,0 +1,99 @@
+"""``PredictionWriter``: ``lightning-vid predict`` writes one CSV row per video."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import lightning as L
+from lightning.pytorch.callbacks import BasePredictionWriter
+
+#: the CSV columns; top5 and top5_probs hold k values separated by "|"
+COLUMNS = ("path", "label", "pred", "prob", "top5", "top5_probs")
+
+
+def _records(trainer: L.Trainer, dataloader_idx: int) -> Optional[Sequence[Any]]:
+    loaders = trainer.predict_dataloaders
+    if isinstance(loaders, (list, tuple)):
+        loaders = loaders[dataloader_idx] if dataloader_idx < len(loaders) else None
+    return getattr(getattr(loaders, "dataset", None), "records", None)
+
+
+class PredictionWriter(BasePredictionWriter):
+    """Writes the predictions of ``predict`` as a CSV, one row per listed video.
+
+    Columns: ``path`` (the video as listed), ``label`` (its class name when the list gives
+    one, else empty), ``pred`` and ``prob`` (the predicted class and its probability, after
+    the views of the test protocol are fused), ``top5`` and ``top5_probs`` (the k = min(5, K)
+    most probable classes and their probabilities, ``|``-separated). A video that could not
+    be read has an empty prediction. Class names come from the data module's ``classes``,
+    paths from the records of the prediction dataset (``batch["index"]``).
+
+    The file is ``path`` or, by default, ``predictions.csv`` in the run's folder
+    (``trainer.log_dir``), kept in :attr:`written` (``lightning-vid predict`` prints it). Under
+    DDP each rank writes its own rows to ``<stem>.rank<r>.csv``.
+
+    ``lightning-vid`` adds it to every run; set ``--predictions.path FILE``.
+
+    Args:
+        path: the CSV to write (overwritten).
+        top_k: how many classes the top-k columns hold.
+    """
+
+    def __init__(self, path: Optional[str] = None, top_k: int = 5) -> None:
+        super().__init__(write_interval="batch")
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}")
+        self.path, self.top_k = path, top_k
+        self.written: Optional[Path] = None
+        self.rows = 0
+        self._file: Any = None
+        self._writer: Any = None
+
+    def output_path(self, trainer: L.Trainer) -> Path:
+        path = Path(self.path) if self.path else Path(trainer.log_dir or ".") / "predictions.csv"
+        if trainer.world_size > 1:
+            path = path.with_name(f"{path.stem}.rank{trainer.global_rank}{path.suffix}")
+        return path
+
+    def on_predict_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.written = self.output_path(trainer)
+        self.written.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.written, "w", newline="")
+        self._writer = csv.writer(self._file)
+        self._writer.writerow(COLUMNS)
+        self.rows = 0
+
+    def write_on_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule,
+                           prediction: Any, batch_indices: Optional[Sequence[int]], batch: Any,
+                           batch_idx: int, dataloader_idx: int = 0) -> None:
+        records = _records(trainer, dataloader_idx)
+        names = list(getattr(trainer.datamodule, "classes", None) or [])
+
+        def name(k: int) -> str:
+            return names[k] if 0 <= k < len(names) else str(k)
+
+        probs = prediction["probs"].float().cpu()
+        top = probs.topk(min(self.top_k, probs.shape[-1]), dim=-1)
+        n = len(records) if records is not None else None
+        for row in range(len(probs)):
+            skipped = int(batch["skipped"][row]) if "skipped" in batch else 0
+            index = int(prediction["index"][row])
+            listed = (index - skipped) % n if n else index  # the video asked for
+            path = records[listed].path if records is not None else str(listed)
+            label = int(records[listed].label if records is not None else batch["label"][row])
+            fields = [path, name(label) if label >= 0 else ""]
+            if skipped:  # unreadable: the sample stands in for another video
+                fields += ["", "", "", ""]
+            else:
+                k, p = top.indices[row].tolist(), top.values[row].tolist()
+                fields += [name(k[0]), f"{p[0]:.4f}", "|".join(name(c) for c in k),
+                           "|".join(f"{v:.4f}" for v in p)]
+            self._writer.writerow(fields)
+            self.rows += 1
+
+    def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
