@@ -235,13 +235,15 @@ def test_the_probe_trains_from_the_cli_and_exports_from_its_checkpoint(tmp_path,
                     workers=1, verbose=False)
     monkeypatch.chdir(tmp_path)
     cli = cli_main(["fit", "--config", str(CONFIGS / "tsn_r18_4x1_synthetic.yaml"),
-                    f"--model.model={PROBE_PATH}", "--data.root", str(data), "--data.batch_size=2",
-                    "--data.num_workers=0", "--data.crop_size=32", "--data.scale_size=32",
+                    f"--model.model={PROBE_PATH}", "--run_name=probe", "--data.root", str(data),
+                    "--data.batch_size=2", "--data.num_workers=0", "--data.crop_size=32",
+                    "--data.scale_size=32",
                     "--trainer.max_epochs=1", "--trainer.limit_train_batches=1",
                     "--trainer.limit_val_batches=1", "--trainer.enable_progress_bar=false",
                     '--trainer.logger={"class_path": "lightning.pytorch.loggers.CSVLogger", '
                     '"init_args": {"save_dir": "runs/csv"}}'])
-    ckpt = cli.trainer.checkpoint_callback.last_model_path
+    assert cli.trainer.state.finished
+    ckpt = str(tmp_path / "runs/probe/version_0/checkpoints/last.ckpt")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}  # the probe's module
     done = subprocess.run([sys.executable, "-m", "lightning_vid.export", ckpt, "--out", "export",
