@@ -26,8 +26,8 @@ demo: setup  ## generate the synthetic benchmark, train and test TSN and TSM, pr
 test: setup  ## the test suite
 	$(BIN)/python -m pytest -q
 
-bench: setup  ## every architecture on the synthetic benchmark, side by side: runs/zoo.md, runs/zoo.png
-	$(BIN)/python scripts/demo.py --data $(DATA) --arch tsn tsm tam tea trm tdn tcm --out runs/bench.md
+bench: setup  ## every registered architecture (list_models()) on the synthetic benchmark, side by side: runs/zoo.md, runs/zoo.png
+	$(BIN)/python scripts/demo.py --data $(DATA) --arch all --out runs/bench.md
 	$(BIN)/python scripts/zoo.py --results runs/bench.md --out runs/zoo.md --plot runs/zoo.png
 
 figures: setup  ## parameters and GMACs beside the papers' figures

@@ -1,12 +1,16 @@
 #!/usr/bin/env python
 """Train and test architectures on the synthetic motion benchmark through the CLI.
 
-    python scripts/demo.py [--data data/synthetic] [--arch tsn tsm ...] [--out runs/demo.md]
+    python scripts/demo.py [--data data/synthetic] [--arch tsn tsm ... | all] [--out runs/demo.md]
+                           [--import MODULE ...] [-- CLI overrides]
 
 For each architecture it runs ``lightning-vid fit`` then ``lightning-vid test`` (best
 checkpoint) with ``lightning_vid/configs/<arch>_*_synthetic.yaml`` and prints a Markdown
 table: test top-1/top-5, parameters, training time and epochs (``scripts/zoo.py`` adds
-GMACs, throughput and memory for ``make bench``).
+GMACs, throughput and memory for ``make bench``). ``--arch all`` is every registered
+architecture (``list_models()``); one without a synthetic config of its own runs TSN's with
+its model class in place (``--import`` the module of a block registered outside
+lightning_vid).
 TSN cannot tell a class from its time-reversed partner, so it stays at or below 50 % (32-34 %
 measured); a working temporal module gets near 100 % (README, "Measured").
 """
@@ -15,30 +19,67 @@ from __future__ import annotations
 
 import argparse
 import glob
+import importlib
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import torch
+import yaml
 
-from lightning_vid.cli import cli_main
+from lightning_vid.cli import VideoCLI, cli_main
 from lightning_vid.data.synthetic import generate
+from lightning_vid.models import get_architecture, list_models
 from lightning_vid.models.complexity import count_params
+from lightning_vid.system import VideoClassifier
 
 CONFIGS = Path(__file__).resolve().parents[1] / "lightning_vid" / "configs"
 
 
-def config_for(arch: str) -> str:
+def config_for(arch: str) -> tuple[str, list[str]]:
+    """The synthetic config of ``arch`` and the CLI overrides it needs: its own
+    ``<arch>_*_synthetic.yaml``, else TSN's with the architecture's model class and run name."""
     found = sorted(glob.glob(str(CONFIGS / f"{arch}_*_synthetic.yaml")))
-    if not found:
-        raise SystemExit(f"no synthetic config for {arch!r} in {CONFIGS}")
-    return found[0]
+    if found:
+        return found[0], []
+    spec = get_architecture(arch)
+    name = f"{arch}_r18_4x{spec.frames_per_segment}_synthetic"
+    cls = spec.model_class
+    return str(CONFIGS / "tsn_r18_4x1_synthetic.yaml"), [
+        f"--model.model={cls.__module__}.{cls.__qualname__}",
+        "--model.model.init_args.backbone=resnet18",
+        f"--data.init_args.frames_per_segment={spec.frames_per_segment}",
+        f"--run_name={name}"]
+
+
+class _ParseOnly(VideoCLI):
+    """Parse, link and check the config; build nothing, make no run folder."""
+
+    def before_instantiate_classes(self) -> None:
+        pass
+
+    def instantiate_classes(self) -> None:
+        pass
+
+    def after_instantiate_classes(self) -> None:
+        pass
+
+
+def resolved_config(config: str, *overrides: str) -> dict:
+    """``config`` as the CLI reads it (its sub-config files included, defaults filled in)."""
+    cli = _ParseOnly(VideoClassifier, subclass_mode_data=True, run=False,
+                     save_config_callback=None, auto_configure_optimizers=False,
+                     args=["--config", config, *overrides])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return yaml.safe_load(cli.parser.dump(cli.config, skip_none=False))
 
 
 def run(arch: str, data: str, extra: list[str]) -> dict:
-    config = config_for(arch)
-    common = ["--config", config, "--data.root", data, *extra]
+    config, overrides = config_for(arch)
+    common = ["--config", config, *overrides, "--data.root", data, *extra]
     start = time.perf_counter()
     fit = cli_main(["fit", *common])
     train_s = time.perf_counter() - start
@@ -63,12 +104,20 @@ def table(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data/synthetic")
-    parser.add_argument("--arch", nargs="+", default=["tsn", "tsm"])
+    parser.add_argument("--arch", nargs="+", default=["tsn", "tsm"],
+                        help="architectures, or 'all' (every registered one, TSN first)")
     parser.add_argument("--out", default="runs/demo.md", help="also write the table here")
+    parser.add_argument("--import", dest="modules", nargs="*", default=[], metavar="MODULE",
+                        help="modules to import first (blocks registered outside lightning_vid)")
     parser.add_argument("cli_args", nargs="*", help="extra CLI overrides, after --")
     args = parser.parse_args(argv)
+    for module in args.modules:
+        importlib.import_module(module)
+    archs = args.arch
+    if archs == ["all"]:
+        archs = sorted(list_models(), key=lambda a: (a != "tsn", a))
     generate(args.data)
-    rows = [run(arch, args.data, args.cli_args) for arch in args.arch]
+    rows = [run(arch, args.data, args.cli_args) for arch in archs]
     text = (f"{table(rows)}\n\nMachine: {os.cpu_count()} CPU cores, "
             f"torch {torch.__version__}, {torch.get_num_threads()} threads.\n")
     print("\n" + text)

@@ -2,6 +2,7 @@
 """The zoo: every architecture side by side, from a `make bench` run, as a table and a plot.
 
     python scripts/zoo.py [--results runs/bench.md] [--out runs/zoo.md] [--plot runs/zoo.png]
+                          [--import MODULE ...]
 
 Test top-1 comes from the table ``scripts/demo.py`` wrote for the training run (``make bench``:
 every architecture trained with its synthetic config, one recipe for all). Everything else is
@@ -24,6 +25,7 @@ Every measured figure is also given relative to TSN from the same run.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import re
 import statistics
@@ -34,11 +36,10 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from demo import config_for  # noqa: E402  (scripts/ is not a package)
+from demo import config_for, resolved_config  # noqa: E402  (scripts/ is not a package)
 
 from lightning_vid.checkpoint import model_from_config  # noqa: E402
 from lightning_vid.models import build_model  # noqa: E402
@@ -59,8 +60,9 @@ def read_results(path: Path) -> dict[str, float]:
 
 def build_from_config(arch: str) -> tuple[torch.nn.Module, dict]:
     """The model of the architecture's synthetic config, as the CLI builds it, and the config's
-    data section."""
-    cfg = yaml.safe_load(Path(config_for(arch)).read_text())
+    data section (the config resolved as the CLI reads it: sub-config files, defaults)."""
+    path, overrides = config_for(arch)
+    cfg = resolved_config(path, *overrides)
     return model_from_config(cfg, num_classes=8), cfg["data"]["init_args"]
 
 
@@ -108,7 +110,8 @@ def peak_memory(arch: str, steps: int = 3) -> float:
     return (_status_kib("VmHWM") - base_kib) / 1024
 
 
-def measure(archs: list[str], steps: int, memory: bool = True) -> list[dict]:
+def measure(archs: list[str], steps: int, memory: bool = True,
+            modules: tuple[str, ...] = ()) -> list[dict]:
     """Every architecture's figures at the benchmark size. Timings interleave the models
     (round-robin over ``steps`` after 2 warm-up steps each, the median kept), so that a
     drift of the machine's speed does not favour one of them."""
@@ -140,7 +143,8 @@ def measure(archs: list[str], steps: int, memory: bool = True) -> list[dict]:
                             input_size=224)
         mib = float("nan")
         if memory:
-            out = subprocess.run([sys.executable, __file__, "--peak-memory", arch],
+            out = subprocess.run([sys.executable, __file__, "--peak-memory", arch,
+                                  "--import", *modules],
                                  capture_output=True, text=True, check=True)
             mib = float(out.stdout.strip().splitlines()[-1])
         rows.append({"arch": arch, "params": count_params(model),
@@ -209,8 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="runs/zoo.md")
     parser.add_argument("--plot", default="runs/zoo.png")
     parser.add_argument("--steps", type=int, default=10, help="timed steps per model")
+    parser.add_argument("--import", dest="modules", nargs="*", default=[], metavar="MODULE",
+                        help="modules to import first (blocks registered outside lightning_vid)")
     parser.add_argument("--peak-memory", help=argparse.SUPPRESS)  # child: one architecture
     args = parser.parse_args(argv)
+    for module in args.modules:
+        importlib.import_module(module)
     if args.peak_memory:
         print(peak_memory(args.peak_memory))
         return 0
@@ -218,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     if "tsn" not in top1:
         raise SystemExit(f"{args.results}: no tsn row; the zoo is relative to TSN")
     archs = ["tsn"] + [a for a in top1 if a != "tsn"]
-    rows = measure(archs, args.steps)
+    rows = measure(archs, args.steps, modules=tuple(args.modules))
     text = table(rows, top1) + f"\n\nTest top-1 from {args.results}.\n"
     print("\n" + text)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ import importlib.util
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -306,6 +307,7 @@ def test_config_typos_are_rejected_before_anything_runs(typo, synthetic_data, tm
 
 def test_typo_inside_a_yaml_file_is_rejected(synthetic_data, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
+    shutil.copytree(CONFIGS / "synthetic", tmp_path / "synthetic")  # the pieces it reads
     config = yaml.safe_load(Path(TSM).read_text())
     config["model"]["model"]["init_args"]["backbon"] = "resnet18"
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(config))

@@ -44,6 +44,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from lightning_vid.blocks.ops import exportable
+
 Gaussian = Literal["code", "paper"]
 
 
@@ -100,6 +102,22 @@ class _LocalCorrelation(torch.autograd.Function):
         return ga.permute(1, 3, 0, 2), gb[..., radius : radius + w].permute(1, 2, 0, 3), None
 
 
+def _correlation_by_shifts(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
+    """:func:`local_correlation` with plain ops only, for TorchScript / ONNX export: per
+    vertical offset, the row products of ``f1`` and the zero-padded ``f2`` (one matmul),
+    whose D-wide band is gathered (the fast path's strided view does not export)."""
+    n, c, h, w = f1.shape
+    d = 2 * radius + 1
+    a = f1.permute(0, 2, 3, 1)  # (N, H, W, C)
+    f2p = F.pad(f2, (radius, radius, radius, radius)).permute(0, 2, 1, 3)  # (N, H+2R, C, W+2R)
+    band = (torch.arange(w, device=f1.device)[:, None]
+            + torch.arange(d, device=f1.device)).expand(n, h, w, d)  # (N, H, W, D): x + j
+    rows = [torch.gather(torch.matmul(a, f2p[:, i : i + h]), 3, band)  # (N, H, W, D)
+            for i in range(d)]
+    return torch.stack(rows, 3).flatten(3).permute(0, 3, 1, 2)  # (N, D*D, H, W)
+
+
+@exportable(_correlation_by_shifts)
 def local_correlation(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
     """Correlation of ``f1`` with ``f2`` in a ``(2R+1)^2`` window (Eqs. 1-2).
 
@@ -117,28 +135,11 @@ def local_correlation(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
     >>> corr.shape, torch.allclose(corr[:, 4], f.square().sum(1))  # centre = (0, 0)
     (torch.Size([2, 9, 5, 5]), True)
     """
-    if torch.jit.is_tracing():  # TorchScript / ONNX export: no Python autograd Function
-        return _correlation_by_shifts(f1, f2, radius)
     if f1.dim() != 4 or f1.shape != f2.shape:
         raise ValueError(f"expected two equal (N, C, H, W) maps, got {f1.shape} and {f2.shape}")
     if radius < 0:
         raise ValueError(f"radius must be >= 0, got {radius}")
     return _LocalCorrelation.apply(f1, f2, radius)
-
-
-def _correlation_by_shifts(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
-    """:func:`local_correlation` with plain ops only, for TorchScript / ONNX export: per
-    vertical offset, the row products of ``f1`` and the zero-padded ``f2`` (one matmul),
-    whose D-wide band is gathered (the fast path's strided view does not export)."""
-    n, c, h, w = f1.shape
-    d = 2 * radius + 1
-    a = f1.permute(0, 2, 3, 1)  # (N, H, W, C)
-    f2p = F.pad(f2, (radius, radius, radius, radius)).permute(0, 2, 1, 3)  # (N, H+2R, C, W+2R)
-    band = (torch.arange(w, device=f1.device)[:, None]
-            + torch.arange(d, device=f1.device)).expand(n, h, w, d)  # (N, H, W, D): x + j
-    rows = [torch.gather(torch.matmul(a, f2p[:, i : i + h]), 3, band)  # (N, H, W, D)
-            for i in range(d)]
-    return torch.stack(rows, 3).flatten(3).permute(0, 3, 1, 2)  # (N, D*D, H, W)
 
 
 def dense_local_correlation(f1: Tensor, f2: Tensor, radius: int) -> Tensor:

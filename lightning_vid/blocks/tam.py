@@ -37,10 +37,13 @@ Departures (the code is followed where it and the paper disagree, unless stated)
   multiply-adds in the (B, T, C, H, W) layout, backward written by hand: the same values,
   no permute copies (first-order gradients only). While traced (TorchScript, ONNX export:
   ``lightning_vid/export.py``) the same sum runs out of place, without the autograd Function
-  (not serialisable) or ``unfold`` (not exportable with a dynamic batch).
+  (not serialisable) or ``unfold`` (not exportable with a dynamic batch): ``ops.exportable``.
 - Initialisation: PyTorch defaults as in the code (the paper is silent): not identity, the
   kernel starts near uniform and V near 0.5. Variants "tanet_r", "global", "local" are the
   paper's ablations; the code has none of them. No temporal stride.
+
+Placement (registered as ``tam``, model class ``TANet``): after conv1 -> bn1 -> act1 of every
+block of res2..res5 (16 in ResNet-50; on a BasicBlock after its first 3x3), as the code.
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
+
+from lightning_vid.blocks.ops import Recorder, exportable
+from lightning_vid.models import PaperFigure, register_block
 
 TAMVariant = Literal["tanet", "tanet_r", "global", "local"]
 
@@ -105,6 +111,23 @@ class _AdaptiveTemporalConv(torch.autograd.Function):
         return grad_x, grad_w
 
 
+@exportable(_shifted_sum)
+def _aggregate(x: Tensor, weight: Tensor) -> Tensor:
+    """Eq. (7) with per-frame kernels ``weight`` ``(B, T, C, K)`` on ``x`` ``(B, T, C, H, W)``."""
+    return _AdaptiveTemporalConv.apply(x, weight)
+
+
+def _frame_taps_traced(vp: Tensor, num_segments: int, k_size: int) -> Tensor:
+    return torch.stack([vp[:, k : k + num_segments] for k in range(k_size)], dim=-1)
+
+
+@exportable(_frame_taps_traced)
+def _frame_taps(vp: Tensor, num_segments: int, k_size: int) -> Tensor:
+    """``(B, T + K - 1, C)`` -> ``(B, T, C, K)``: the K values each output frame's taps read
+    (``unfold``, which does not export with a dynamic batch, hence the traced twin)."""
+    return vp.unfold(1, num_segments, 1).permute(0, 3, 2, 1)
+
+
 def temporal_adaptive(
     x: Tensor,
     num_segments: int,
@@ -142,18 +165,20 @@ def temporal_adaptive(
     else:  # V at the frame each tap reads: (B, T + 2p, C) unfolded to (B, T, C, K)
         pad = kernel.shape[-1] // 2
         vp = F.pad(v, (0, 0, pad, pad))  # (B, T + 2p, C)
-        if torch.jit.is_tracing():  # TorchScript / ONNX export: no unfold, the same values
-            taps = [vp[:, k : k + num_segments] for k in range(kernel.shape[-1])]
-            weight = theta * torch.stack(taps, dim=-1)  # (B, T, C, K)
-        else:
-            weight = theta * vp.unfold(1, num_segments, 1).permute(0, 3, 2, 1)
-    if torch.jit.is_tracing():  # export: out of place, no Python autograd Function
-        return _shifted_sum(x, weight.to(x.dtype)).view(nt, c, h, w)
-    y = _AdaptiveTemporalConv.apply(x, weight.to(x.dtype))  # (B, T, C, H, W)
+        weight = theta * _frame_taps(vp, num_segments, kernel.shape[-1])  # (B, T, C, K)
+    y = _aggregate(x, weight.to(x.dtype))  # (B, T, C, H, W)
     return y.view(nt, c, h, w)  # (B*T, C, H, W)
 
 
-class TemporalAdaptiveModule(nn.Module):
+@register_block("tam", placement="after_conv1", class_name="TANet", figures=[
+    PaperFigure("TANet paper Table 2 (R50 8f, K400: 43 G at 256², 25.6 M) / mmaction2", 400,
+                256, 25.59, 43.0, note="official code: 25,590,320 params; mmaction2 metafile "
+                "43.07 G at 256²; fvcore misses the elementwise aggregation (+0.060 G)"),
+    PaperFigure("TANet paper (8f at 224²: 33 G; SSv1 174 cls: 25.1 M) / official code", 174,
+                224, 25.13, 33.0, note="official code: 25,127,246 params, 32.76 GMACs; fvcore "
+                "misses the elementwise aggregation (+0.046 G)"),
+])
+class TemporalAdaptiveModule(Recorder, nn.Module):
     """TAM as a module, ``(B*T, C, H, W)`` -> ``(B*T, C, H, W)``; T is baked into G.
 
     Args:
@@ -167,13 +192,15 @@ class TemporalAdaptiveModule(nn.Module):
         local_kernel_size: kernel of L's first Conv1d (3; the code uses K).
         global_bn: BatchNorm1d inside G (code: True; eq. 4: False).
 
-    Set ``record = True`` to keep the last detached Theta ``(B, C, K)`` and V ``(B, C, T)`` in
-    ``last_outputs["kernel"]`` and ``last_outputs["importance"]``.
+    Recorded (:class:`~lightning_vid.blocks.ops.Recorder`): Theta ``kernel`` ``(B, C, K)`` and
+    V ``importance`` ``(B, C, T)``.
 
     >>> m = TemporalAdaptiveModule(64, num_segments=8)
     >>> m(torch.randn(16, 64, 7, 7)).shape
     torch.Size([16, 64, 7, 7])
     """
+
+    layouts = {"kernel": "B C K", "importance": "B C T"}
 
     def __init__(
         self,
@@ -196,8 +223,6 @@ class TemporalAdaptiveModule(nn.Module):
             raise ValueError(f"need alpha >= 1 and beta <= channels, got {alpha}, {beta}")
         self.channels, self.num_segments, self.variant = channels, num_segments, variant
         self.kernel_size, self.alpha, self.beta = kernel_size, alpha, beta
-        self.record = False
-        self.last_outputs: dict[str, Tensor] = {}
         self.global_branch: Optional[nn.Module] = None
         self.local_branch: Optional[nn.Module] = None
         hidden = alpha * num_segments
@@ -237,11 +262,7 @@ class TemporalAdaptiveModule(nn.Module):
         if self.local_branch is not None:
             importance = self.local_branch(pooled)  # (B, C, T)
         if self.record:
-            self.last_outputs = {
-                name: value.detach()
-                for name, value in (("kernel", kernel), ("importance", importance))
-                if value is not None
-            }
+            self.remember(kernel=kernel, importance=importance)
         return temporal_adaptive(x, t, kernel, importance, reverse=self.variant == "tanet_r")
 
     def extra_repr(self) -> str:

@@ -40,6 +40,14 @@ Departures (paper vs code: the code is followed, the paper's choice an option wh
   values. It needs ``2 (T-1) (2R+1)^2 (C/8) H W`` MACs per clip (0.158 G for ResNet-50,
   T = 8, 224 px); fvcore counts its traced (export) path, 0.443 G there.
 
+- Head (the model's, registered here): the code's classifier is a Conv1d(D, K, 1) with
+  Xavier-uniform weights and zero bias, the same map as a Linear; ours is the Linear of every
+  model started the same way (``head_init="xavier_uniform"``; the TSN codebase: N(0, 0.001)).
+
+Placement (registered as ``tcm``): the TSM trunk first (residual shift before conv1 of every
+block: TCM's code shifts all 33 blocks of ResNet-101, not TSM's every second one), then one
+TCM after res3 (``stages=(2,)``); ``shift=False`` leaves the trunk plain.
+
 Size (ResNet-50, T = 8, 224 px, 400 classes): 24,398,795 parameters (TCM 71,163) and
 33.14 G conv + linear MACs + 0.158 G correlation, exactly the authors' code. The paper's
 35.3 G / 24.5 M (Tables III, X) are not reproduced: its TSM baseline reads 33.4 G (32.70
@@ -49,12 +57,17 @@ measured) and it adds the same +1.9 G, +0.2 M to ResNet-18/50/101 and Res2Net-50
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+import lightning_vid.blocks.tsm  # noqa: F401  (registers "tsm", which TCM builds on)
 from lightning_vid.blocks.correlation import Gaussian, kernel_soft_argmax, local_correlation
+from lightning_vid.blocks.ops import Recorder, conv_bn_act, init_fan_out
+from lightning_vid.models import PaperFigure, With, register_block
+from lightning_vid.models.inject import every_block
 
 #: The code's window table by stage (1..4 = res2..res5): patch 15, 15, 7, 3.
 RADIUS_BY_STAGE = {1: 7, 2: 7, 3: 3, 4: 1}
@@ -109,11 +122,6 @@ def tempo_dynamics(
     return maps.transpose(1, 2).reshape(nt, 6, h, w)  # (B, T, 2, 3, H, W) -> (B*T, 6, H, W)
 
 
-def _conv_bn_relu(cin: int, cout: int, kernel: int = 1, groups: int = 1) -> list[nn.Module]:
-    conv = nn.Conv2d(cin, cout, kernel, padding=kernel // 2, groups=groups, bias=False)
-    return [conv, nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
-
-
 class TCMAttention(nn.Module):
     """TCM's temporal attention module ("TAM" in the TCM paper, not TANet's TAM).
 
@@ -130,10 +138,10 @@ class TCMAttention(nn.Module):
         self.num_segments = num_segments
         layers = []
         for _ in range(3):  # three 3x3 approximate a 7x7 on the 6 motion channels
-            layers += _conv_bn_relu(6, 6, 3, groups=stem_groups)
-        layers += _conv_bn_relu(6, 16)
+            layers += conv_bn_act(6, 6, 3, groups=stem_groups)
+        layers += conv_bn_act(6, 16)
         for cin, cout in ((16, 32), (32, 64), (64, channels)):  # depth-wise separable
-            layers += _conv_bn_relu(cin, cin, 3, groups=cin) + _conv_bn_relu(cin, cout)
+            layers += conv_bn_act(cin, cin, 3, groups=cin) + conv_bn_act(cin, cout)
         self.transform = nn.Sequential(*layers)
         k = eca_kernel_size(num_segments)
         self.eca = nn.Conv1d(1, 1, k, padding=k // 2, bias=False)
@@ -151,20 +159,34 @@ class TCMAttention(nn.Module):
         return y * self.weights(y)
 
 
-class TemporalCorrelation(nn.Module):
+@register_block(
+    "tcm", placement="after_stage", stages=(2,), head_init="xavier_uniform",
+    combine=[With("tsm", switch="shift", select=every_block)], figures=[
+        PaperFigure("TCM authors' code (TSM-R50 + TCM after res3, 8f), measured (notes §11)",
+                    400, 224, 24.40, 33.30, note="matched: code 24,398,795 params, 33.14 G "
+                    "conv+linear + 0.158 G correlation, 2(T-1)(2R+1)^2 64 28^2; fvcore adds BN "
+                    "(+0.18 G, as for TSM) and counts the traced (export) correlation path, 15 "
+                    "row matmuls over the padded map: 0.443 G for the 0.158 G needed"),
+        PaperFigure("TCM paper Table III/X (TCM-R50 8f: 35.3 G, 24.5 M)", 400, 224, 24.5, 35.3,
+                    note="not matched: the paper's TSM baseline is 33.4 G (code-measured 32.70) "
+                    "and its +1.9 G is the same for R18/R50/R101/Res2Net; see blocks/tcm.py"),
+    ])
+class TemporalCorrelation(Recorder, nn.Module):
     """The Temporal Correlation Module, ``(B*T, C, H, W)`` -> ``(B*T, C, H, W)``:
     ``x + TCMAttention(MTDM(x))``.
 
     Args:
         channels: C, the stage's output channels.
         num_segments: T (>= 2).
-        radius: R, the correlation window ``(2R+1)^2`` (see ``RADIUS_BY_STAGE``).
+        radius: R, the correlation window ``(2R+1)^2``; None: the code's table for the stage
+            the module follows (``RADIUS_BY_STAGE``).
         reduction: MTDM's 1x1 reduces C to ``C // reduction`` before the correlation.
         sigma, tau, gaussian: the match estimation (Eqs. 3-4).
         corr_relu: ReLU on the correlation volume (code; False = paper).
         stem_groups: groups of the first three 3x3 convs (3 = code, 6 = depth-wise).
+        stage: the stage it follows, 1..4 = res2..res5 (filled in by the injection).
 
-    Set ``record = True`` to keep detached ``last_outputs``: ``displacement``
+    Recorded (:class:`~lightning_vid.blocks.ops.Recorder`): ``displacement``
     ``(B*T, 4, H, W)`` = (u, v) fast then slow, in [-1, 1]; ``confidence`` ``(B*T, 2, H, W)``
     fast, slow; ``attention`` ``(B*T, C)`` the temporal weights.
 
@@ -174,43 +196,42 @@ class TemporalCorrelation(nn.Module):
     (torch.Size([8, 64, 10, 10]), torch.Size([8, 4, 10, 10]))
     """
 
+    layouts = {"displacement": "(B T) (F 2) h w", "confidence": "(B T) C h w",
+               "attention": "(B T) C"}
+
     def __init__(
         self,
         channels: int,
         num_segments: int,
         *,
-        radius: int = 7,
+        radius: Optional[int] = None,
         reduction: int = 8,
         sigma: float = 5.0,
         tau: float = 0.01,
         gaussian: Gaussian = "code",
         corr_relu: bool = True,
         stem_groups: int = 3,
+        stage: int = 2,
     ) -> None:
         super().__init__()
         if num_segments < 2:
             raise ValueError(f"TCM pairs frames: num_segments must be >= 2, got {num_segments}")
+        if radius is None and stage not in RADIUS_BY_STAGE:
+            raise ValueError(f"TCM stages are 1..4 (res2..res5), got {stage}")
+        radius = RADIUS_BY_STAGE[stage] if radius is None else radius
         self.channels, self.num_segments, self.radius = channels, num_segments, radius
         self.match = dict(sigma=sigma, tau=tau, gaussian=gaussian, corr_relu=corr_relu)
-        self.reduce = nn.Sequential(*_conv_bn_relu(channels, max(channels // reduction, 1)))
+        self.reduce = nn.Sequential(*conv_bn_act(channels, max(channels // reduction, 1)))
         self.attention = TCMAttention(channels, num_segments, stem_groups=stem_groups)
-        self.record = False
-        self.last_outputs: dict[str, Tensor] = {}
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        init_fan_out(self)
 
     def forward(self, x: Tensor) -> Tensor:
         maps = tempo_dynamics(self.reduce(x), self.num_segments, self.radius, **self.match)
         y = self.attention.transform(maps)  # (B*T, C, H, W)
         w = self.attention.weights(y)  # (B*T, C, 1, 1)
-        if self.record:
-            maps = maps.detach()  # (B*T, [u_f, v_f, c_f, u_s, v_s, c_s], H, W)
-            self.last_outputs = {
-                "displacement": maps[:, [0, 1, 3, 4]],
-                "confidence": maps[:, [2, 5]],
-                "attention": w.detach().flatten(1),
-            }
+        if self.record:  # maps: (B*T, [u_f, v_f, c_f, u_s, v_s, c_s], H, W)
+            self.remember(displacement=maps[:, [0, 1, 3, 4]], confidence=maps[:, [2, 5]],
+                          attention=w.flatten(1))
         return torch.addcmul(x, y, w)  # x + y * w
 
     def extra_repr(self) -> str:

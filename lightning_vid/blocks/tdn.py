@@ -18,13 +18,17 @@ L-TDM, Eqs. (2), (4)-(6), on features X viewed as (B, T, C, H, W)::
               y_D = sigmoid(BN(1x1 conv C/r->C (M))) - 0.5
     y = (y_f + y_b) / 2  (per pixel and channel);   out = X + X * y
 
-followed, as in the authors' code, by :class:`TemporalConv`: a depthwise 3-tap conv over T on
-all C channels, initialised as TSM's shift (C/8 from t+1, C/8 from t-1, the rest identity).
+followed, as in the authors' code, by a temporal conv (``ops.TemporalConv``): a depthwise 3-tap
+conv over T on all C channels, initialised as TSM's shift (C/8 from t+1, C/8 from t-1, the
+rest identity). L-TDM and the temporal conv are registered as ``tdn`` (:class:`LongTermBlock`,
+after act1 of every block of res3..res5); S-TDM is its frame hook (:class:`ShortTermTDM`: it
+receives the five frames of each segment, passes the centre frames to the trunk and its two
+maps to the fusions, ``models/trunk.features``).
 
 Departures (the paper, the code, and what is implemented):
 
 - S-TDM fusion: the code's fixed weighted sum ``a*h + b*up(d)``, a = b = 0.5 for T = 8 and
-  0.75 / 0.25 otherwise (models/tdn_recognizer.py), not Eq. (1)'s ``F + H``.
+  0.75 / 0.25 otherwise (:func:`official_fusion_weights`), not Eq. (1)'s ``F + H``.
 - S-TDM "light CNN": as the code, a ResNet stem conv (geometry copied from the trunk's
   conv1; weights = conv1 averaged over RGB, replicated on the 12 difference channels, not
   rescaled), a new BN, ReLU, maxpool, then a second res2: a deepcopy of the trunk's layer1
@@ -36,15 +40,20 @@ Departures (the paper, the code, and what is implemented):
   after the reduction and every 3x3 conv, the three branches averaged (Eq. (5) sums), the
   pooled branch up-sampled nearest (the paper: bilinear; ``upsample="bilinear"``), and
   ``sigmoid - 0.5`` instead of the sigmoid of Eq. (5). The code's 4x4 pool is unused.
-- Code bug not followed: in the code the backward full-resolution branch is applied to the
-  forward branch's output (``conv(BN(conv(Df)))``), so y_b depends on Df; here each
-  direction uses its own difference, as Eqs. (5)-(6). ``official_backward_branch=True``
-  reproduces the code.
+- Backward branch: each direction uses its own difference, as Eqs. (5)-(6) and the current
+  code. The first public release (commit 2b0a287, 2020-12-26) applied the backward
+  full-resolution branch to the forward branch's output (``conv(BN(conv(Df)))``), so y_b
+  depended on Df; upstream fixed it on 2021-03-05 (bcf28d9).
+  ``first_release_backward_branch=True`` reproduces that first release.
+- Initialisation as the authors' FBResNet loop: every L-TDM conv normal(0, sqrt(2 / (k^2
+  C_out))) (kaiming-normal, fan-out), BN weight 1, bias 0; S-TDM's BN is new, its conv
+  inflated from conv1.
 - The 2x2 average pool of a map smaller than 2 px uses a kernel clipped to the map (the code
   fails there); nothing changes from 2 px up, so 224 px input is unaffected.
 - The temporal conv is a weighted sum of shifted views (same values as the code's permute +
   Conv1d, without the two copies); its weight keeps the code's Conv1d shape ``(C, 1, 3)``.
-  While traced (TorchScript / ONNX export, ``lightning_vid/export.py``) it runs out of place.
+  While traced (TorchScript / ONNX export, ``lightning_vid/export.py``) it runs out of place
+  (``ops.exportable``).
 - Convs are bias-free (the code's FBResNet biases are never loaded); the code's unused
   ``conv1_temp`` is not built. On BasicBlock trunks (not in the paper) the L-TDM follows act1,
   after the 3x3 conv1, as in Bottlenecks.
@@ -53,11 +62,16 @@ Departures (the paper, the code, and what is implemented):
 from __future__ import annotations
 
 import copy
-from typing import Literal
+from collections import OrderedDict
+from typing import Literal, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from lightning_vid.blocks.ops import Recorder, TemporalConv, init_fan_out, temporal_difference
+from lightning_vid.models import PaperFigure, register_block
+from lightning_vid.models.trunk import stages, stem_conv
 
 
 def rgb_differences(frames: Tensor) -> tuple[Tensor, Tensor]:
@@ -85,28 +99,41 @@ def lateral_fusion(h: Tensor, d: Tensor, alpha: float, beta: float) -> Tensor:
     return torch.add(h * alpha, F.interpolate(d, size=h.shape[-2:], mode="nearest"), alpha=beta)
 
 
+def official_fusion_weights(num_segments: int) -> tuple[float, float]:
+    """The authors' (alpha, beta): (0.5, 0.5) when T == 8, (0.75, 0.25) otherwise."""
+    return (0.5, 0.5) if num_segments == 8 else (0.75, 0.25)
+
+
 class ShortTermTDM(nn.Module):
-    """S-TDM branch: differences ``(B*T, (L-1)*3, H, W)`` -> ``(d1, d2)`` for the two fusions.
+    """S-TDM, TDN's frame hook: ``(B*T*L, C, H, W)`` frames -> the centre frames
+    ``(B*T, C, H, W)`` for the trunk and ``{"stem": d1, "layer1": d2}``, fused into the trunk's
+    maps after its stem and after res2 as ``alpha*h + beta*up(d)`` (:meth:`fuse`).
 
     Args:
         channels: the stem's output channels (64), which ``stage`` receives.
-        num_segments: T (unused: the branch works per segment; kept for the block contract).
+        num_segments: T (for the official fusion weights).
         stage: the second res2 (use :meth:`from_trunk` for a copy of the trunk's layer1).
         frames_per_segment: L (odd, >= 3); the conv sees ``3*(L-1)`` channels.
         kernel_size, stride, padding: the stem conv's geometry (ResNet: 7, 2, 3).
+        fusion_weights: (alpha, beta) of both fusions; None: :func:`official_fusion_weights`.
 
     >>> m = ShortTermTDM(8, 4, stage=nn.Conv2d(8, 16, 1))
-    >>> [tuple(t.shape) for t in m(torch.randn(2, 12, 32, 32))]
-    [(2, 8, 4, 4), (2, 16, 4, 4)]
+    >>> centre, maps = m(torch.randn(2 * 5, 3, 32, 32))
+    >>> tuple(centre.shape), {k: tuple(v.shape) for k, v in maps.items()}
+    ((2, 3, 32, 32), {'stem': (2, 8, 4, 4), 'layer1': (2, 16, 4, 4)})
     """
+
+    hook_name = "short_term"  # the model's attribute (state-dict prefix ``short_term.``)
 
     def __init__(self, channels: int, num_segments: int, *, stage: nn.Module,
                  frames_per_segment: int = 5, kernel_size: int = 7, stride: int = 2,
-                 padding: int = 3) -> None:
+                 padding: int = 3, fusion_weights: Optional[tuple[float, float]] = None) -> None:
         super().__init__()
         if frames_per_segment < 3 or frames_per_segment % 2 == 0:
             raise ValueError(f"frames_per_segment must be odd and >= 3, got {frames_per_segment}")
-        self.num_segments = num_segments
+        self.num_segments, self.frames_per_segment = num_segments, frames_per_segment
+        alpha, beta = fusion_weights or official_fusion_weights(num_segments)
+        self.alpha, self.beta = float(alpha), float(beta)
         self.pool = nn.AvgPool2d(2, 2)
         self.conv = nn.Conv2d(3 * (frames_per_segment - 1), channels, kernel_size, stride,
                               padding, bias=False)
@@ -116,48 +143,48 @@ class ShortTermTDM(nn.Module):
         self.stage = stage
 
     @classmethod
-    def from_trunk(cls, trunk: nn.Module, num_segments: int,
-                   frames_per_segment: int = 5) -> "ShortTermTDM":
+    def from_trunk(cls, trunk: nn.Module, num_segments: int, frames_per_segment: int = 5, *,
+                   fusion_weights: Optional[tuple[float, float]] = None) -> "ShortTermTDM":
         """Built from a (pretrained) timm ResNet: conv1 inflated, layer1 deep-copied."""
-        conv1 = getattr(trunk, "conv1", None)
-        if not isinstance(conv1, nn.Conv2d) or conv1.in_channels != 3:
-            raise TypeError("S-TDM needs a trunk whose conv1 is a single 3-channel Conv2d")
-        m = cls(conv1.out_channels, num_segments, stage=copy.deepcopy(trunk.layer1),
+        conv1 = stem_conv(trunk)
+        m = cls(conv1.out_channels, num_segments, stage=copy.deepcopy(stages(trunk)[0]),
                 frames_per_segment=frames_per_segment, kernel_size=conv1.kernel_size[0],
-                stride=conv1.stride[0], padding=conv1.padding[0])
+                stride=conv1.stride[0], padding=conv1.padding[0], fusion_weights=fusion_weights)
         return m.init_from_trunk(trunk)
 
     @torch.no_grad()
     def init_from_trunk(self, trunk: nn.Module) -> "ShortTermTDM":
         """Re-inflate conv from the trunk's conv1 and reload res2 from its layer1 (call it
         after loading 2D weights into an already built model)."""
-        w = trunk.conv1.weight  # (O, 3, k, k) -> mean over RGB (O, 1, k, k) -> (O, 3(L-1), k, k)
+        w = stem_conv(trunk).weight  # (O, 3, k, k) -> RGB mean (O, 1, k, k) -> (O, 3(L-1), k, k)
         self.conv.weight.copy_(w.mean(dim=1, keepdim=True).expand_as(self.conv.weight))
-        self.stage.load_state_dict(trunk.layer1.state_dict())
+        self.stage.load_state_dict(stages(trunk)[0].state_dict())
         return self
 
-    def forward(self, diffs: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        frames = x.view(-1, self.frames_per_segment, *x.shape[1:])  # (B*T, L, C, H, W)
+        centre, diffs = rgb_differences(frames)  # (B*T, C, H, W), (B*T, 3(L-1), H, W)
         d1 = self.maxpool(self.act(self.bn(self.conv(self.pool(diffs)))))
-        return d1, self.stage(d1)
+        return centre, {"stem": d1, "layer1": self.stage(d1)}
+
+    def fuse(self, h: Tensor, lateral: Tensor) -> Tensor:
+        """One lateral fusion: ``alpha*h + beta*up(lateral)``."""
+        return lateral_fusion(h, lateral, self.alpha, self.beta)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}, beta={self.beta}"
 
 
 def aligned_differences(z: Tensor, z_smooth: Tensor, num_segments: int) -> tuple[Tensor, Tensor]:
-    """Bidirectional cross-segment differences, zero at the clip borders.
-
-    ``Df(t) = z_smooth(t+1) - z(t)`` (``Df(T-1) = 0``), ``Db(t) = z_smooth(t-1) - z(t)``
-    (``Db(0) = 0``); inputs and outputs ``(B*T, c, H, W)``.
+    """Eq. (4) in both directions, zero at the clip borders: ``Df(t) = z_smooth(t+1) - z(t)``
+    (``Df(T-1) = 0``) and ``Db(t) = z_smooth(t-1) - z(t)`` (``Db(0) = 0``), ``(B*T, c, H, W)``.
 
     >>> z = torch.tensor([1., 2., 4.]).view(3, 1, 1, 1)
     >>> [d.flatten().tolist() for d in aligned_differences(z, 10 * z, 3)]
     [[19.0, 38.0, 0.0], [0.0, 8.0, 16.0]]
     """
-    nt, c, h, w = z.shape
-    z5 = z.view(-1, num_segments, c, h, w)  # (B, T, c, H, W)
-    s5 = z_smooth.view(-1, num_segments, c, h, w)  # (B, T, c, H, W)
-    # F.pad pads the last dims first: (W, W, H, H, c, c, T_before, T_after)
-    fwd = F.pad(s5[:, 1:] - z5[:, :-1], (0, 0, 0, 0, 0, 0, 0, 1))  # (B, T, c, H, W)
-    bwd = F.pad(s5[:, :-1] - z5[:, 1:], (0, 0, 0, 0, 0, 0, 1, 0))  # (B, T, c, H, W)
-    return fwd.view(nt, c, h, w), bwd.view(nt, c, h, w)
+    return (temporal_difference(z_smooth, z, num_segments, step=1),
+            temporal_difference(z_smooth, z, num_segments, step=-1))
 
 
 def _bn_per_direction(bn: nn.BatchNorm2d, t: Tensor) -> Tensor:
@@ -169,7 +196,7 @@ def _bn_per_direction(bn: nn.BatchNorm2d, t: Tensor) -> Tensor:
     return torch.cat((bn(f), bn(b)))
 
 
-class LongTermTDM(nn.Module):
+class LongTermTDM(Recorder, nn.Module):
     """L-TDM: ``X + X * y`` with bidirectional multi-scale difference attention y.
 
     Args:
@@ -177,24 +204,25 @@ class LongTermTDM(nn.Module):
         num_segments: T.
         reduction: r; the differences have ``max(1, C // r)`` channels.
         upsample: the pooled branch's up-sampling (code: nearest; paper: bilinear).
-        official_backward_branch: reproduce the code's backward-branch bug (see header).
+        first_release_backward_branch: the authors' first release's backward branch (header).
 
-    With ``record = True`` the attention y ``(B*T, C, H, W)`` (detached) is kept in
-    ``last_outputs["attention"]``.
+    Recorded (:class:`~lightning_vid.blocks.ops.Recorder`): the attention y ``(B*T, C, H, W)``.
 
     >>> m = LongTermTDM(64, num_segments=4)
     >>> m(torch.randn(8, 64, 7, 7)).shape
     torch.Size([8, 64, 7, 7])
     """
 
+    layouts = {"attention": "(B T) C h w"}
+
     def __init__(self, channels: int, num_segments: int, *, reduction: int = 16,
                  upsample: Literal["nearest", "bilinear"] = "nearest",
-                 official_backward_branch: bool = False) -> None:
+                 first_release_backward_branch: bool = False) -> None:
         super().__init__()
         c = max(1, channels // reduction)
         self.num_segments = num_segments
         self.upsample = upsample
-        self.official_backward_branch = official_backward_branch
+        self.first_release_backward_branch = first_release_backward_branch
         self.reduce = nn.Conv2d(channels, c, 1, bias=False)
         self.reduce_bn = nn.BatchNorm2d(c)
         self.smooth = nn.Conv2d(c, c, 3, padding=1, groups=c, bias=False)
@@ -204,14 +232,13 @@ class LongTermTDM(nn.Module):
         self.full_bn = nn.BatchNorm2d(c)
         self.expand = nn.Conv2d(c, channels, 1, bias=False)
         self.expand_bn = nn.BatchNorm2d(channels)
-        self.record = False
-        self.last_outputs: dict[str, Tensor] = {}
+        init_fan_out(self)
 
     def forward(self, x: Tensor) -> Tensor:
         z = self.reduce_bn(self.reduce(x))
         fwd, bwd = aligned_differences(z, self.smooth(z), self.num_segments)
         d = torch.cat((fwd, bwd))  # (2*B*T, c, H, W): both directions through shared convs
-        if self.official_backward_branch:
+        if self.first_release_backward_branch:
             full_f = self.full_bn(self.full_conv(fwd))
             full = torch.cat((full_f, self.full_bn(self.full_conv(full_f))))
         else:
@@ -225,55 +252,38 @@ class LongTermTDM(nn.Module):
         y2 = torch.add(torch.sigmoid(self.expand_bn(e_f)), torch.sigmoid(self.expand_bn(e_b)))
         y2 = y2.sub_(1.0)  # 2y = (s_f - 0.5) + (s_b - 0.5)
         if self.record:
-            self.last_outputs = {"attention": 0.5 * y2.detach()}
+            self.remember(attention=0.5 * y2)
         return torch.addcmul(x, x, y2, value=0.5)  # x + x * y
 
     def extra_repr(self) -> str:
         return (f"num_segments={self.num_segments}, upsample={self.upsample!r}, "
-                f"official_backward_branch={self.official_backward_branch}")
+                f"first_release_backward_branch={self.first_release_backward_branch}")
 
 
-def temporal_conv(x: Tensor, weight: Tensor, num_segments: int) -> Tensor:
-    """Depthwise conv over T with zero padding: ``y[t] = w0*x[t-1] + w1*x[t] + w2*x[t+1]``.
+@register_block("tdn", placement="after_conv1", stages=(2, 3, 4), frames_per_segment=5,
+                frame_hook=ShortTermTDM, figures=[
+    PaperFigure("TDN paper Table 3 (R50 8f: 36 G) / measured official code", 400, 224, 24.88,
+                36.0, note="official code: 24,883,120 params = ours + 28,032 never-loaded conv "
+                "biases + 9,408 unused conv1_temp weights, 35.64 GMACs (conv+linear only); fvcore "
+                "misses the elementwise temporal convs (+0.031 G)"),
+])
+class LongTermBlock(nn.Sequential):
+    """What TDN puts after act1 of a res3..res5 block (the authors' ``BottleneckShift``):
+    ``ltdm`` (:class:`LongTermTDM`), then ``tconv``, a temporal conv starting as TSM's shift.
 
     Args:
-        x: ``(B*T, C, H, W)``.
-        weight: ``(C, 1, 3)``, the layout of a depthwise ``Conv1d(C, C, 3, groups=C)``.
-        num_segments: T.
-    """
-    nt, c, h, w = x.shape
-    x5 = x.view(-1, num_segments, c, h, w)  # (B, T, C, H, W)
-    taps = weight.view(c, 3).t().reshape(3, 1, c, 1, 1)  # (3, 1, C, 1, 1): tap k -> x[t+k-1]
-    if torch.jit.is_tracing():  # TorchScript / ONNX export: out of place, the same values
-        xp = F.pad(x5, (0, 0, 0, 0, 0, 0, 1, 1))  # (B, T+2, C, H, W), zero frames at both ends
-        return (xp[:, :-2] * taps[0] + x5 * taps[1] + xp[:, 2:] * taps[2]).view(nt, c, h, w)
-    y = x5 * taps[1]  # (B, T, C, H, W)
-    y[:, 1:].addcmul_(x5[:, :-1], taps[0])  # += w0 * x[t-1]
-    y[:, :-1].addcmul_(x5[:, 1:], taps[2])  # += w2 * x[t+1]
-    return y.view(nt, c, h, w)
-
-
-class TemporalConv(nn.Module):
-    """The learnable temporal conv after each L-TDM, initialised as TSM's shift.
-
-    >>> from lightning_vid.blocks.tsm import temporal_shift
-    >>> x = torch.randn(8, 16, 3, 3)
-    >>> torch.equal(TemporalConv(16, 4)(x), temporal_shift(x, 4))
-    True
+        channels, num_segments, reduction, upsample, first_release_backward_branch: L-TDM's.
+        temporal_conv: add the temporal conv (code); False: L-TDM alone.
+        fold_div: the temporal conv's shift init moves ``C // fold_div`` channels each way.
     """
 
-    def __init__(self, channels: int, num_segments: int, *, fold_div: int = 8) -> None:
-        super().__init__()
-        self.num_segments = num_segments
-        fold = channels // fold_div
-        weight = torch.zeros(channels, 1, 3)
-        weight[:fold, 0, 2] = 1.0  # from t+1 ("shift left")
-        weight[fold:2 * fold, 0, 0] = 1.0  # from t-1 ("shift right")
-        weight[2 * fold:, 0, 1] = 1.0  # identity
-        self.weight = nn.Parameter(weight)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return temporal_conv(x, self.weight, self.num_segments)
-
-    def extra_repr(self) -> str:
-        return f"channels={self.weight.shape[0]}, num_segments={self.num_segments}"
+    def __init__(self, channels: int, num_segments: int, *, reduction: int = 16,
+                 upsample: Literal["nearest", "bilinear"] = "nearest",
+                 first_release_backward_branch: bool = False, temporal_conv: bool = True,
+                 fold_div: int = 8) -> None:
+        parts = OrderedDict(ltdm=LongTermTDM(
+            channels, num_segments, reduction=reduction, upsample=upsample,
+            first_release_backward_branch=first_release_backward_branch))
+        if temporal_conv:
+            parts["tconv"] = TemporalConv(channels, num_segments, fold_div=fold_div)
+        super().__init__(parts)

@@ -19,11 +19,16 @@ One TEA block, the residual branch of a Res2Net-50 Bottle2neck (``s``: attention
          X3 -----------> tconv3 (shift init) -> [pool] -> o3
          concat(o0, o1, o2, o3) -> conv3 1x1 -> BN -> + shortcut -> ReLU
 
-``tconv``: channel-wise temporal conv, kernel 3, zero padding, no bias. Appendix A's "part shift"
-init: tconv0-2 start as identity [0, 1, 0], tconv3 as a shift (first half of its channels from
-t+1, second half from t-1): at init 1/8 + 1/8 of C are shifted, as TSM. ``spatial_i`` are
-Res2Net's own ``convs[i] -> bns[i] -> ReLU``: a pretrained TEA starts as pretrained Res2Net except
-for ME and the shifted fragment.
+``tconv``: channel-wise temporal conv, kernel 3, zero padding, no bias (``ops.TemporalConv``).
+Appendix A's "part shift" init: tconv0-2 start as identity [0, 1, 0], tconv3 as a shift (first
+half of its channels from t+1, second half from t-1): at init 1/8 + 1/8 of C are shifted, as
+TSM. ``spatial_i`` are Res2Net's own ``convs[i] -> bns[i] -> ReLU``: a pretrained TEA starts as
+pretrained Res2Net except for ME and the shifted fragment.
+
+On Res2Net (registered as ``tea``, placement ``block``) the Bottle2neck keeps its own forward
+(timm's): ME goes after ``relu(bn1(conv1))`` and a tconv before each ``convs[i]`` and on the last
+split, through the trunk adapter's Res2Net slots (``models/trunk.py``); the block's shared ReLU
+runs once more on ME's output, which is non-negative, so nothing changes.
 
 Departures (where paper and authors' code disagree we follow the code; the other choice is an
 option where it is cheap):
@@ -45,12 +50,12 @@ option where it is cheap):
   for Res2Net-50 at 8 x 224^2). In place on slices when training; out of place (padded
   frames) while traced, for TorchScript / ONNX export (``lightning_vid/export.py``).
 
-ResNet trunks (in neither paper nor code; ``models/zoo.py``): ME after conv1 -> bn1 -> act1
-(``after_conv1``; on a BasicBlock, after the first 3x3); MTA replaces conv2 (``replace_conv2``,
-:func:`mta_replacing`): conv2's C channels become 4 fragments whose 3x3 sub-convs (C/4 -> C/4)
-keep conv2's stride and dilation and start from its block-diagonal weights; no BN/ReLU per
-fragment (Eq. 6 as written) since the block's bn2, act2 follow; cascade when the stride is 1,
-else the pass-through is average-pooled. The 3x3 stage keeps 3/16 of its weights and MACs.
+ResNet trunks (in neither paper nor code): ME after conv1 -> bn1 -> act1 (on a BasicBlock,
+after the first 3x3); MTA replaces conv2 (:func:`mta_replacing`): conv2's C channels become 4
+fragments whose 3x3 sub-convs (C/4 -> C/4) keep conv2's stride and dilation and start from its
+block-diagonal weights; no BN/ReLU per fragment (Eq. 6 as written) since the block's bn2, act2
+follow; cascade when the stride is 1, else the pass-through is average-pooled. The 3x3 stage
+keeps 3/16 of its weights and MACs.
 """
 
 from __future__ import annotations
@@ -58,69 +63,16 @@ from __future__ import annotations
 from typing import Literal, Optional
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lightning_vid.blocks.ops import Recorder, TemporalConv, init_fan_out, temporal_difference
+from lightning_vid.models import PaperFigure, register_block
+from lightning_vid.models.trunk import insert, is_res2net_block
 
-def temporal_difference(x_next: Tensor, x: Tensor, num_segments: int) -> Tensor:
-    """Eq. 2: ``M(t) = x_next(t+1) - x(t)`` for t < T-1 and ``M(T-1) = 0``, per clip.
-
-    >>> x = torch.tensor([1., 4., 9., 16.]).view(4, 1, 1, 1)  # one clip, T=4
-    >>> temporal_difference(x, x, num_segments=4).flatten()
-    tensor([3., 5., 7., 0.])
-    """
-    nt, c, h, w = x.shape
-    nxt = x_next.view(-1, num_segments, c, h, w)[:, 1:]  # (B, T-1, C, H, W), frames 1..T-1
-    cur = x.view(-1, num_segments, c, h, w)[:, :-1]  # (B, T-1, C, H, W), frames 0..T-2
-    return F.pad(nxt - cur, (0, 0, 0, 0, 0, 0, 0, 1)).view(nt, c, h, w)  # zero at T-1
+AttentionScale = Literal["half", "full"]
 
 
-def temporal_conv(x: Tensor, weight: Tensor, num_segments: int) -> Tensor:
-    """Channel-wise temporal conv, kernel 3, zero pad: ``y[t] = w0 x[t-1] + w1 x[t] + w2 x[t+1]``.
-
-    ``weight`` is ``(C, 1, 3)``, as ``nn.Conv1d(C, C, 3, padding=1, groups=C, bias=False)`` applied
-    to ``(B*H*W, C, T)``, which gives the same values.
-
-    >>> x = torch.arange(4.).view(4, 1, 1, 1)  # one clip, T=4, C=1
-    >>> temporal_conv(x, torch.tensor([[[0., 0., 1.]]]), num_segments=4).flatten()  # from t+1
-    tensor([1., 2., 3., 0.])
-    """
-    nt, c, h, w = x.shape
-    x5 = x.view(-1, num_segments, c, h, w)  # (B, T, C, H, W)
-    w0, w1, w2 = weight.view(c, 3, 1, 1).unbind(1)  # each (C, 1, 1)
-    if torch.jit.is_tracing():  # TorchScript / ONNX export: out of place, the same values
-        xp = F.pad(x5, (0, 0, 0, 0, 0, 0, 1, 1))  # (B, T+2, C, H, W), zero frames at both ends
-        return (xp[:, :-2] * w0 + x5 * w1 + xp[:, 2:] * w2).view(nt, c, h, w)
-    y = x5 * w1
-    y[:, 1:].addcmul_(x5[:, :-1], w0)  # frames 1..T-1 from t-1 (frame 0 sees the zero pad)
-    y[:, :-1].addcmul_(x5[:, 1:], w2)  # frames 0..T-2 from t+1
-    return y.view(nt, c, h, w)
-
-
-class TemporalConv(nn.Module):
-    """:func:`temporal_conv` with a learnable ``(C, 1, 3)`` weight and appendix A's initialisation.
-
-    ``init="identity"``: [0, 1, 0]. ``init="shift"``: channels ``[0, C//2)`` [0, 0, 1] (from
-    t+1), ``[C//2, 2*(C//2))`` [1, 0, 0] (from t-1), a last odd channel identity.
-    """
-
-    def __init__(
-        self, channels: int, num_segments: int, *, init: Literal["identity", "shift"] = "identity"
-    ) -> None:
-        super().__init__()
-        self.num_segments = num_segments
-        self.weight = nn.Parameter(torch.zeros(channels, 1, 3))
-        fold = channels // 2 if init == "shift" else 0
-        with torch.no_grad():
-            self.weight[:fold, 0, 2] = 1.0
-            self.weight[fold : 2 * fold, 0, 0] = 1.0
-            self.weight[2 * fold :, 0, 1] = 1.0
-
-    def forward(self, x: Tensor) -> Tensor:
-        return temporal_conv(x, self.weight, self.num_segments)
-
-
-class MotionExcitation(nn.Module):
+class MotionExcitation(Recorder, nn.Module):
     """ME (Eq. 1-5), ``(B*T, C, H, W)`` -> ``(B*T, C, H, W)``.
 
     Args:
@@ -129,22 +81,17 @@ class MotionExcitation(nn.Module):
         reduction: r; the motion branch has ``C // r`` channels.
         attention_scale: ``"half"``: A = sigmoid - 1/2 (code); ``"full"``: 2 sigmoid - 1 (Eq. 4).
 
-    Set ``record = True`` to keep the detached attention in ``last_outputs["attention"]``,
-    shaped ``(B, T, C)``.
+    Recorded (:class:`~lightning_vid.blocks.ops.Recorder`): the attention A ``(B, T, C)``.
 
     >>> me = MotionExcitation(64, num_segments=4)
     >>> me(torch.randn(8, 64, 7, 7)).shape
     torch.Size([8, 64, 7, 7])
     """
 
-    def __init__(
-        self,
-        channels: int,
-        num_segments: int,
-        *,
-        reduction: int = 16,
-        attention_scale: Literal["half", "full"] = "half",
-    ) -> None:
+    layouts = {"attention": "B T C"}
+
+    def __init__(self, channels: int, num_segments: int, *, reduction: int = 16,
+                 attention_scale: AttentionScale = "half") -> None:
         super().__init__()
         if attention_scale not in ("half", "full"):
             raise ValueError(f"attention_scale must be 'half' or 'full', got {attention_scale!r}")
@@ -156,10 +103,7 @@ class MotionExcitation(nn.Module):
         self.conv_trans = nn.Conv2d(mid, mid, 3, padding=1, groups=mid, bias=False)
         self.conv_exp = nn.Conv2d(mid, channels, 1, bias=False)
         self.bn_exp = nn.BatchNorm2d(channels)
-        for conv in (self.conv_red, self.conv_trans, self.conv_exp):
-            nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
-        self.record = False
-        self.last_outputs: dict[str, Tensor] = {}
+        init_fan_out(self.conv_red, self.conv_trans, self.conv_exp)
 
     def forward(self, x: Tensor) -> Tensor:
         z = self.bn_red(self.conv_red(x))  # Eq. 1, (B*T, C/r, H, W)
@@ -168,22 +112,23 @@ class MotionExcitation(nn.Module):
         a = torch.sigmoid(self.bn_exp(self.conv_exp(m)))  # (B*T, C, 1, 1)
         a = self.scale * (a - 0.5)  # Eq. 4 (scale 2) or the code (scale 1)
         if self.record:
-            self.last_outputs = {"attention": a.detach().view(-1, self.num_segments, a.shape[1])}
+            self.remember(attention=a.view(-1, self.num_segments, a.shape[1]))  # (B, T, C)
         return x * (1.0 + a)  # Eq. 5: X + X * A
 
 
 class MultipleTemporalAggregation(nn.Module):
-    """MTA (Eq. 6-7), ``(B*T, C, H, W)`` -> ``(B*T, C, H/stride, W/stride)``.
+    """MTA (Eq. 6-7) in place of a ResNet block's 3x3 conv, ``(B*T, C, H, W)`` ->
+    ``(B*T, C, H/stride, W/stride)``. (On Res2Net, MTA is the block's own hierarchical
+    stage with temporal convs added: :func:`tea`.)
 
     Args:
         channels: C, split into ``scale`` fragments of ``C // scale`` channels.
         num_segments: T.
         scale: the number of fragments (4).
         stride: spatial stride of fresh sub-convs and of the default pass-through pool.
-        cascade: hierarchical residual sums between fragments (Res2Net: not ``is_first``).
+        cascade: hierarchical residual sums between fragments.
         shift_passthrough: a shift-initialised temporal conv on the last fragment (code).
-        convs, bns: ``scale - 1`` spatial sub-convs (and BNs, then ReLU) to reuse, e.g. Res2Net's;
-            fresh 3x3 convs without BN/ReLU when ``None``.
+        convs: ``scale - 1`` spatial sub-convs to use (fresh 3x3 convs when None).
         pool: applied to the pass-through fragment; default AvgPool2d(3, stride, 1) if stride > 1.
 
     >>> mta = MultipleTemporalAggregation(64, num_segments=4, stride=2, cascade=False)
@@ -191,33 +136,20 @@ class MultipleTemporalAggregation(nn.Module):
     torch.Size([8, 64, 4, 4])
     """
 
-    def __init__(
-        self,
-        channels: int,
-        num_segments: int,
-        *,
-        scale: int = 4,
-        stride: int = 1,
-        cascade: bool = True,
-        shift_passthrough: bool = True,
-        convs: Optional[nn.ModuleList] = None,
-        bns: Optional[nn.ModuleList] = None,
-        pool: Optional[nn.Module] = None,
-    ) -> None:
+    def __init__(self, channels: int, num_segments: int, *, scale: int = 4, stride: int = 1,
+                 cascade: bool = True, shift_passthrough: bool = True,
+                 convs: Optional[nn.ModuleList] = None, pool: Optional[nn.Module] = None) -> None:
         super().__init__()
         if channels % scale:
             raise ValueError(f"MTA needs channels divisible by scale={scale}, got {channels}")
         self.width = width = channels // scale
         self.cascade = cascade
         self.temporal = nn.ModuleList(TemporalConv(width, num_segments) for _ in range(scale - 1))
-        self.passthrough = (
-            TemporalConv(width, num_segments, init="shift") if shift_passthrough else nn.Identity()
-        )
+        self.passthrough = (TemporalConv(width, num_segments, fold_div=2) if shift_passthrough
+                            else nn.Identity())
         self.convs = convs if convs is not None else nn.ModuleList(
             nn.Conv2d(width, width, 3, stride, padding=1, bias=False) for _ in range(scale - 1)
         )
-        self.norm_act = bns is not None
-        self.bns = bns if bns is not None else nn.ModuleList(nn.Identity() for _ in self.convs)
         if pool is None:
             pool = nn.AvgPool2d(3, stride, padding=1) if stride > 1 else nn.Identity()
         self.pool = pool
@@ -226,17 +158,16 @@ class MultipleTemporalAggregation(nn.Module):
         xs = torch.split(x, self.width, dim=1)  # scale x (B*T, C/scale, H, W)
         outs = []
         sp = xs[0]
-        for i, (tconv, conv, bn) in enumerate(zip(self.temporal, self.convs, self.bns)):
+        for i, (tconv, conv) in enumerate(zip(self.temporal, self.convs)):
             sp = sp + xs[i] if self.cascade and i > 0 else xs[i]  # Eq. 6 hierarchical residual
-            sp = bn(conv(tconv(sp)))
-            sp = F.relu(sp, inplace=True) if self.norm_act else sp
+            sp = conv(tconv(sp))
             outs.append(sp)
         outs.append(self.pool(self.passthrough(xs[-1])))
         return torch.cat(outs, dim=1)  # Eq. 7, (B*T, C, H', W')
 
 
 def mta_replacing(conv: nn.Conv2d, num_segments: int, *, scale: int = 4, **kwargs) -> nn.Module:
-    """MTA in place of a ResNet block's 3x3 ``conv`` (the ``replace_conv2`` placement).
+    """MTA in place of a ResNet block's 3x3 ``conv`` (the ``replace_conv2`` slot).
 
     Fragments keep ``conv``'s stride, dilation and (divided) groups and start from its
     block-diagonal weights; ``kwargs`` go to :class:`MultipleTemporalAggregation`.
@@ -258,35 +189,38 @@ def mta_replacing(conv: nn.Conv2d, num_segments: int, *, scale: int = 4, **kwarg
     )
 
 
-class TEABottle2neck(nn.Module):
-    """A timm Res2Net ``Bottle2neck`` made a TEA block, reusing its modules and weights.
+@register_block("tea", placement="block", backbone="res2net50_26w_4s", figures=[
+    PaperFigure("TEA paper, CVPR 2020 (Res2Net-50, 8f: 35 G) / measured official code", 400,
+                224, 24.92, 35.0, note="official code: 24,919,354 params, 34.54 GMACs; fvcore "
+                "misses the elementwise temporal convs (+0.074 G)"),
+    PaperFigure("ours: TEA on ResNet-50 (ME after act1, MTA replaces conv2)", 400, 224,
+                kwargs={"backbone": "resnet50"}, note="no paper figure; conv2 keeps 3/16 weights"),
+])
+def tea(channels: int, num_segments: int, *, reduction: int = 16,
+        attention_scale: AttentionScale = "half", shift_passthrough: bool = True,
+        target: nn.Module) -> nn.Module:
+    """Make the residual block ``target`` a TEA block, in place, and return it.
 
-    Keeps ``conv1``/``bn1``/``conv3``/``bn3``/``downsample`` (same state-dict keys), moves
-    ``convs``/``bns``/``pool`` into ``mta`` and adds ``me``; the options are ME's and MTA's.
+    Res2Net ``Bottle2neck``: ME after ``relu(bn1(conv1))``, an identity-initialised tconv before
+    each of its 3x3 sub-convs and a shift-initialised one on the pass-through split (code).
+    ResNet blocks: ME after act1 and :func:`mta_replacing` in place of conv2.
+
+    Args:
+        channels: C, the block's width after conv1.
+        num_segments: T.
+        reduction, attention_scale: ME's (:class:`MotionExcitation`).
+        shift_passthrough: the shift-initialised tconv on the pass-through fragment (code);
+            False leaves it untouched (paper).
+        target: the residual block.
     """
-
-    def __init__(self, block: nn.Module, num_segments: int, *, reduction: int = 16,
-                 attention_scale: Literal["half", "full"] = "half",
-                 shift_passthrough: bool = True) -> None:
-        super().__init__()
-        for name in ("conv1", "bn1", "relu", "drop_block", "conv3", "bn3", "se", "drop_path",
-                     "downsample"):
-            setattr(self, name, getattr(block, name))
-        c = block.conv1.out_channels
-        self.me = MotionExcitation(c, num_segments, reduction=reduction,
-                                   attention_scale=attention_scale)
-        self.mta = MultipleTemporalAggregation(
-            c, num_segments, scale=block.scale, stride=block.convs[0].stride[0],
-            cascade=not block.is_first, shift_passthrough=shift_passthrough,
-            convs=block.convs, bns=block.bns, pool=block.pool,
-        )
-
-    def forward(self, x: Tensor) -> Tensor:
-        out = self.me(self.relu(self.bn1(self.conv1(x))))
-        out = self.bn3(self.conv3(self.drop_block(self.mta(out))))
-        if self.se is not None:
-            out = self.se(out)
-        if self.drop_path is not None:
-            out = self.drop_path(out)
-        shortcut = x if self.downsample is None else self.downsample(x)
-        return self.relu(out + shortcut)
+    insert(target, "after_conv1", lambda c, _: MotionExcitation(
+        c, num_segments, reduction=reduction, attention_scale=attention_scale))
+    if is_res2net_block(target):
+        insert(target, "before_subconvs", lambda c, _: TemporalConv(c, num_segments))
+        if shift_passthrough:
+            insert(target, "before_passthrough",
+                   lambda c, _: TemporalConv(c, num_segments, fold_div=2))
+    else:
+        insert(target, "replace_conv2", lambda _, conv: mta_replacing(
+            conv, num_segments, shift_passthrough=shift_passthrough))
+    return target

@@ -49,9 +49,10 @@ Choices the paper leaves open (none contradicts it):
   stacked on channels (weight (C', kt*C', ks, ks), index k*C' + c = frame t + k - kt//2):
   the same sums, 1.9x (sTRM) and 1.2x (tTRM) faster than Conv3d on CPU.
 - Sampling positions and tanh run in float32 (or float64) whatever the autocast dtype.
-- Placement (models/zoo.py): before conv1 on the residual branch of every block of layer3
-  and layer4, the same on BasicBlock trunks; cTRM of each block is built for that block's
-  input size (e.g. 28^2 for layer3.0, 14^2 for layer3.1 at 224) and raises on another one.
+- Placement (registered as ``trm``): before conv1 on the residual branch of every block of
+  layer3 and layer4, the same on BasicBlock trunks; cTRM of each block is built for that
+  block's input size (``feature_size``, filled in from the model's ``input_size``: e.g. 28^2
+  for layer3.0, 14^2 for layer3.1 at 224) and raises on another one.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ from typing import Literal, Optional, Union
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from lightning_vid.blocks.ops import Recorder
+from lightning_vid.models import PaperFigure, register_block
 
 TRMVariant = Literal["c", "s", "t"]
 
@@ -94,7 +98,17 @@ def temporal_relocation(x: Tensor, relocation: Tensor, num_segments: int) -> Ten
     return out.view(nt, c, h, w)
 
 
-class TemporalRelocation(nn.Module):
+@register_block("trm", placement="before_conv1", stages=(3, 4), figures=[
+    PaperFigure("TRM paper, WACV-W 2022 (cTRM R50 8f: 44 G vs TSM 33 G; no params given)", 400,
+                224, None, 44.0, note="no code; C' = C/8, cTRM kernel 3 (C) x 7 (T) per "
+                "position: (HW)^2 21 C' T MACs per block, 28^2 at layer3.0; the linear sampling "
+                "(2 MACs per relocated value) is a gather that fvcore does not count"),
+    PaperFigure("ours: sTRM (Table 6 ablation)", 400, 224, kwargs={"variant": "s"},
+                note="no paper figure; a 7 x 3 x 3 conv over (T, H, W), C' -> C'"),
+    PaperFigure("ours: tTRM (Table 6 ablation)", 400, 224, kwargs={"variant": "t"},
+                note="no paper figure; a 7 x 1 x 1 conv over (T, H, W), C' -> C'"),
+])
+class TemporalRelocation(Recorder, nn.Module):
     """TRM: relocate the first ``channels // fold_div`` channels along T, offsets predicted.
 
     Args:
@@ -109,14 +123,16 @@ class TemporalRelocation(nn.Module):
         spatial_kernel: ks, sTRM's kernel along H and W (3).
         spatial_agnostic: average R over H, W (Table 5).
 
-    Set ``record = True`` to keep the last detached R ``(B, T, C', H, W)`` in
-    ``last_outputs["relocation"]``.
+    Recorded (:class:`~lightning_vid.blocks.ops.Recorder`): R ``relocation``
+    ``(B, T, C', H, W)``.
 
     >>> m = TemporalRelocation(64, num_segments=8, feature_size=7)
     >>> x = torch.randn(16, 64, 7, 7)
     >>> torch.equal(m(x), x)  # zero-initialised predictor: R = 0, the identity
     True
     """
+
+    layouts = {"relocation": "B T C h w"}
 
     def __init__(
         self,
@@ -141,8 +157,6 @@ class TemporalRelocation(nn.Module):
             raise ValueError(f"fold_div={fold_div} relocates no channel out of {channels}")
         self.channels, self.num_segments, self.variant = channels, num_segments, variant
         self.fold_div, self.spatial_agnostic = fold_div, spatial_agnostic
-        self.record = False
-        self.last_outputs: dict[str, Tensor] = {}
         self.feature_size: Optional[tuple[int, int]] = None
         kt = temporal_kernel
         if variant == "c":
@@ -194,8 +208,8 @@ class TemporalRelocation(nn.Module):
         xr, rest = x[:, : self.relocated], x[:, self.relocated :]  # (B*T, C', H, W), the rest
         rel = self.relocation(xr)
         if self.record:
-            full = rel.detach().expand(nt, self.relocated, h, w)
-            self.last_outputs = {"relocation": full.view(-1, self.num_segments, *full.shape[1:])}
+            full = rel.expand(nt, self.relocated, h, w)  # (B*T, C', H, W)
+            self.remember(relocation=full.reshape(-1, self.num_segments, *full.shape[1:]))
         return torch.cat((temporal_relocation(xr, rel, self.num_segments), rest), dim=1)
 
     def extra_repr(self) -> str:

@@ -12,11 +12,14 @@ Operation (on ``x`` viewed as ``(B, T, C, H, W)``, ``fold = C // fold_div``):
 
 No parameters, no multiply-adds. Zero padding at the clip borders, as the paper and code.
 
+Placement ("blockres", registered below): on the residual branch before conv1 of every block
+of res2..res5. Once res4 has 23 or more blocks (ResNet-101) the authors' code (and
+mmaction2) shifts only every second block, in all four stages: 2 + 2 + 12 + 2 = 18 of
+ResNet-101's 33 blocks (:func:`tsm_select`).
+
 Departures: none in the operation. The authors' code fills a zero tensor by slice
 assignment; here the output is built out of place by padding and concatenation, which
-traces and exports (TorchScript, ONNX) and gives identical values. The placement
-("blockres": residual branch before conv1 of every block; for trunks with >= 23 blocks in
-res4, e.g. ResNet-101, every second block there) lives in ``models/zoo.py``.
+traces and exports (TorchScript, ONNX) and gives identical values.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from lightning_vid.models import PaperFigure, register_block
+from lightning_vid.models.inject import BlockSite
 
 
 def temporal_shift(x: Tensor, num_segments: int, fold_div: int = 8) -> Tensor:
@@ -51,6 +57,16 @@ def temporal_shift(x: Tensor, num_segments: int, fold_div: int = 8) -> Tensor:
     return out.view(nt, c, h, w)
 
 
+def tsm_select(site: BlockSite) -> bool:
+    """The authors' rule: every block, but every second one in every stage once res4 has
+    23 or more blocks (ResNet-101: 18 of 33 blocks shifted)."""
+    return site.depths[2] < 23 or site.index % 2 == 0
+
+
+@register_block("tsm", placement="before_conv1", select=tsm_select, figures=[
+    PaperFigure("TSM paper, ICCV 2019 (8f: 33 G, 24.3 M)", 400, 224, 24.3, 33.0,
+                note="the shift adds no parameters or MACs"),
+])
 class TemporalShift(nn.Module):
     """The shift as a module, ``(B*T, C, H, W)`` -> ``(B*T, C, H, W)``.
 

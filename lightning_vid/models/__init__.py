@@ -1,4 +1,8 @@
-"""Models: a timm ResNet trunk with injected temporal blocks and the TSN head."""
+"""Models: a timm ResNet trunk with injected temporal blocks and the TSN head.
+
+Architectures come from :func:`register_block` registrations (``lightning_vid/blocks/``,
+imported on first use, and any user module that registers a block).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,20 @@ from typing import Any, Optional
 
 from torch import nn
 
-from lightning_vid.models import zoo  # noqa: F401  (registers the architectures)
 from lightning_vid.models.folding import fold_time, unfold_time
 from lightning_vid.models.recognizer import Recognizer
-from lightning_vid.models.registry import get_builder, list_models
+from lightning_vid.models.registry import (
+    PaperFigure,
+    With,
+    get_architecture,
+    list_models,
+    register_block,
+)
 from lightning_vid.models.trunk import Pretrained
 from lightning_vid.models.weights import load_weights
 
-__all__ = ["Recognizer", "build_model", "fold_time", "list_models", "load_weights",
-           "unfold_time"]
+__all__ = ["PaperFigure", "Recognizer", "With", "build_model", "fold_time", "get_architecture",
+           "list_models", "load_weights", "register_block", "unfold_time"]
 
 
 def build_model(
@@ -35,7 +44,9 @@ def build_model(
         backbone: a timm ResNet-family name; ``None`` picks the paper's default.
         pretrained: ``False``, ``True`` (timm's hub) or a local 2D weights file.
         input_size: the square frame size the model will see (used by TRM's cTRM).
-        **kwargs: options of the architecture and its temporal module.
+        **kwargs: the architecture's other arguments: ``dropout``, ``stages`` and the options
+            of its temporal module (its generated class lists them, e.g.
+            ``lightning_vid.blocks.tsm.TSM``).
 
     Returns:
         An ``nn.Module`` with ``num_segments`` and ``frames_per_segment`` attributes mapping
@@ -46,12 +57,6 @@ def build_model(
     >>> m(torch.randn(2, 4, 3, 32, 32)).shape
     torch.Size([2, 5])
     """
-    builder = get_builder(arch)
-    return builder(
-        num_classes=num_classes,
-        num_segments=num_segments,
-        backbone=backbone,
-        pretrained=pretrained,
-        input_size=input_size,
-        **kwargs,
-    )
+    cls = get_architecture(arch).model_class
+    return cls(num_classes=num_classes, num_segments=num_segments, backbone=backbone,
+               pretrained=pretrained, input_size=input_size, **kwargs)

@@ -5,9 +5,10 @@
 - the source: a Lightning checkpoint of :class:`~lightning_vid.system.VideoClassifier`
   (``state_dict`` with ``model.`` keys), a plain model ``state_dict``, or a 2D timm trunk's
   (``conv1.weight``, matched to ``trunk.conv1.weight``);
-- the wrappers of ``models/inject.py``: ``conv1`` wrapped as ``conv1.conv`` (TSM, TRM, TCM),
-  ``act1`` as ``act1.act`` and a stage as ``layerN.stage`` are read as the plain 2D names, so
-  a TSN checkpoint initialises a TRM or TSM model's trunk and the other way round.
+- the wrappers that keep a wrapped module's weights (``conv1`` wrapped as ``conv1.conv`` by
+  TSM, TRM, TCM; ``act1.act``; ``layerN.stage``; the full list is the trunk adapter's,
+  :func:`lightning_vid.models.trunk.canonical_key`) are read as the plain 2D names, so a TSN
+  checkpoint initialises a TRM or TSM model's trunk and the other way round.
 
 Keys under ``skip`` (module prefixes: ``("fc",)`` drops the classifier when the number of
 classes changes, e.g. Kinetics -> UCF101) and keys the source lacks (the new temporal
@@ -17,18 +18,14 @@ modules) keep their initialisation; a shape mismatch on any other key is an erro
 from __future__ import annotations
 
 import os
-import re
 from typing import Any, Mapping, NamedTuple, Sequence, Union
 
 import torch
 from torch import Tensor, nn
 
+from lightning_vid.models.trunk import canonical_key
+
 Source = Union[str, "os.PathLike[str]", Mapping[str, Any]]
-_WRAPPERS = (
-    (re.compile(r"(^|\.)(conv1)\.conv\."), r"\1\2."),  # before_conv1 placement
-    (re.compile(r"(^|\.)(act1)\.act\."), r"\1\2."),  # after_conv1 placement
-    (re.compile(r"(^|\.)(layer\d+)\.stage\."), r"\1\2."),  # after_stage placement
-)
 
 
 class LoadReport(NamedTuple):
@@ -38,19 +35,6 @@ class LoadReport(NamedTuple):
     skipped: list[str]
     missing: list[str]  # in the model, not in the source: kept as initialised
     unexpected: list[str]  # source keys that matched nothing
-
-
-def canonical_key(key: str) -> str:
-    """``key`` without the injection wrappers' extra names.
-
-    >>> canonical_key("trunk.layer3.0.conv1.conv.weight")
-    'trunk.layer3.0.conv1.weight'
-    >>> canonical_key("trunk.layer2.stage.1.bn1.bias")
-    'trunk.layer2.1.bn1.bias'
-    """
-    for pattern, repl in _WRAPPERS:
-        key = pattern.sub(repl, key)
-    return key
 
 
 def source_state_dict(source: Source) -> dict[str, Tensor]:

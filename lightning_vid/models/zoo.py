@@ -1,299 +1,161 @@
-"""One class per architecture: the paper's default trunk and where its block goes.
+"""The zoo: one model class per registered architecture, generated from its registration.
 
-Each is a :class:`~lightning_vid.models.recognizer.Recognizer` whose constructor has the
-arguments of :func:`lightning_vid.models.build_model` minus ``arch``, plus its module's
-options, explicitly typed, so the CLI checks a config (``class_path:
-lightning_vid.models.zoo.TSM``) before anything runs.
+``register_block("tsm", ...)`` on ``lightning_vid/blocks/tsm.py``'s block generates
+``lightning_vid.blocks.tsm.TSM``, a :class:`~lightning_vid.models.recognizer.Recognizer`
+whose constructor has real, typed arguments (jsonargparse reads them, so a config's typo or
+a value of the wrong type is rejected before anything runs):
+
+    ``num_classes: int, num_segments: int = 8, backbone: Optional[str] = None,
+    pretrained: Pretrained = False, input_size: int = 224, dropout: float = 0.5,
+    *, stages: tuple[int, ...] = <the registration's>, <the block's options>,
+    <for each combined architecture: its switch and options>,
+    <with a frame hook: frames_per_segment and the hook's options>``
+
+A config names it by that path (``class_path: lightning_vid.blocks.tsm.TSM``); the older
+``lightning_vid.models.zoo.TSM`` names every registered class too (this module looks them up),
+so configs and checkpoints written before keep loading.
 """
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+import linecache
+from typing import Any, Optional
 
-from torch import nn
-
-from lightning_vid.blocks.correlation import Gaussian
-from lightning_vid.blocks.tam import TAMVariant, TemporalAdaptiveModule
-from lightning_vid.blocks.tcm import RADIUS_BY_STAGE, TemporalCorrelation
-from lightning_vid.blocks.tea import MotionExcitation, TEABottle2neck, mta_replacing
-from lightning_vid.blocks.trm import TemporalRelocation
-from lightning_vid.blocks.tsm import TemporalShift
-from lightning_vid.models.inject import inject_temporal
+from lightning_vid.models.inject import BlockSite, inject_temporal
 from lightning_vid.models.recognizer import Recognizer
-from lightning_vid.models.registry import register_model
-from lightning_vid.models.tdn_recognizer import TDNRecognizer, add_long_term_tdm
+from lightning_vid.models.registry import (
+    COMMON,
+    Architecture,
+    Option,
+    architectures,
+    get_architecture,
+)
 from lightning_vid.models.trunk import Pretrained, create_trunk
-from lightning_vid.models.trunk import stages as trunk_stages
+
+_REQUIRED = object()
+_COMMON_OPTIONS = (
+    Option("num_classes", int, _REQUIRED),
+    Option("num_segments", int, 8),
+    Option("backbone", Optional[str], None),
+    Option("pretrained", Pretrained, False),
+    Option("input_size", int, 224),
+    Option("dropout", float, 0.5),
+)
+_COMMON_DOC = {
+    "num_classes": "K.",
+    "num_segments": "T, fixed at construction (several blocks bake it into their weights).",
+    "backbone": "a timm ResNet-family name; None: {backbone}.",
+    "pretrained": "False, True (timm's hub) or a local 2D weights file.",
+    "input_size": "the square frame size the model will see (blocks that depend on the map "
+                  "size are built for it).",
+    "dropout": "before the fc.",
+    "stages": "the stages (1..4 = res2..res5) that receive {block}.",
+    "frames_per_segment": "L, the consecutive frames of each segment.",
+}
 
 
-@register_model("tsn")
-class TSN(Recognizer):
-    """TSN: the plain 2D trunk, average consensus over segments (no temporal modelling)."""
-
-    def __init__(
-        self,
-        num_classes: int,
-        num_segments: int = 8,
-        backbone: Optional[str] = None,
-        pretrained: Pretrained = False,
-        input_size: int = 224,
-        dropout: float = 0.5,
-    ) -> None:
-        trunk = create_trunk(backbone or "resnet50", pretrained)
-        super().__init__(trunk, num_classes, num_segments, dropout=dropout)
-
-
-def tsm_select(stage: int, index: int, num_blocks: int) -> bool:
-    """TSM's "blockres" placement: every block, but only every second one in a stage of
-    >= 23 blocks (ResNet-101's res4), as the authors' code does."""
-    return num_blocks < 23 or index % 2 == 0
+def arguments(arch: Architecture) -> list[Option]:
+    """The keyword arguments of ``arch``'s model class after the common ones, in order."""
+    extra: list[Option] = []
+    if arch.placement is not None:
+        extra.append(Option("stages", tuple[int, ...], arch.stages))
+    extra += arch.options
+    for part in arch.combine:
+        extra.append(Option(part.switch, bool, True))
+        extra += get_architecture(part.arch).options
+    if arch.frame_hook is not None:
+        extra.append(Option("frames_per_segment", int, arch.frames_per_segment))
+        extra += arch.hook_options
+    names = [o.name for o in extra]
+    clash = {n for n in names if names.count(n) > 1 or n in COMMON}
+    if clash:
+        raise TypeError(f"architecture {arch.name!r}: argument names used twice: {sorted(clash)}")
+    return extra
 
 
-def add_temporal_shift(trunk: nn.Module, num_segments: int, fold_div: int = 8) -> list[str]:
-    """Inject TSM's residual shift before conv1 of the blocks of res2..res5."""
-    return inject_temporal(
-        trunk,
-        lambda c, _: TemporalShift(c, num_segments, fold_div=fold_div),
-        "before_conv1",
-        select=tsm_select,
-    )
+def _docstring(arch: Architecture, extra: list[Option]) -> str:
+    block = f"{arch.module}.{getattr(arch.block, '__qualname__', arch.block)}"
+    if arch.placement is None:
+        what = "the 2D trunk alone, no temporal block"
+    else:
+        what = f"{block} ({arch.placement})"
+    combined = "".join(f", after {p.arch}'s blocks" for p in arch.combine)
+    lines = [f"{arch.name}: {what}{combined}, on a {arch.backbone} trunk by default.", "",
+             "Generated by ``register_block`` (lightning_vid/models/zoo.py); the block's "
+             "module documents its equations, options and departures.", "", "Args:"]
+    for o in (*_COMMON_OPTIONS, *extra):
+        doc = _COMMON_DOC.get(o.name, f"an option of {block} (default {o.default!r}).")
+        lines.append(f"    {o.name}: {doc.format(backbone=arch.backbone, block=block)}")
+    return "\n".join(lines) + "\n"
 
 
-@register_model("tsm")
-class TSM(Recognizer):
-    """TSM: residual temporal shift of 1/8 + 1/8 channels before conv1 of every block."""
-
-    def __init__(
-        self,
-        num_classes: int,
-        num_segments: int = 8,
-        backbone: Optional[str] = None,
-        pretrained: Pretrained = False,
-        input_size: int = 224,
-        dropout: float = 0.5,
-        fold_div: int = 8,
-    ) -> None:
-        trunk = create_trunk(backbone or "resnet50", pretrained)
-        add_temporal_shift(trunk, num_segments, fold_div)
-        super().__init__(trunk, num_classes, num_segments, dropout=dropout)
-
-
-def add_tea(
-    trunk: nn.Module,
-    num_segments: int,
-    reduction: int = 16,
-    attention_scale: Literal["half", "full"] = "half",
-    shift_passthrough: bool = True,
-) -> list[str]:
-    """Make every block of res2..res5 a TEA block. Res2Net ``Bottle2neck``: wrapped as
-    :class:`TEABottle2neck` (ME after conv1/bn1/relu, MTA over its own ``convs``/``bns``).
-    ResNet blocks: ME ``after_conv1``, MTA ``replace_conv2`` (see ``blocks/tea.py``)."""
-    if all(hasattr(layer[0], "convs") for layer in trunk_stages(trunk)):
-        done = []
-        for s, layer in enumerate(trunk_stages(trunk), start=1):
-            for i, block in enumerate(layer):
-                layer[i] = TEABottle2neck(block, num_segments, reduction=reduction,
-                                          attention_scale=attention_scale,
-                                          shift_passthrough=shift_passthrough)
-                done.append(f"layer{s}.{i}")
-        return done
-    me = inject_temporal(trunk, lambda c, _: MotionExcitation(
-        c, num_segments, reduction=reduction, attention_scale=attention_scale), "after_conv1")
-    inject_temporal(trunk, lambda _, conv: mta_replacing(
-        conv, num_segments, shift_passthrough=shift_passthrough), "replace_conv2")
-    return me
+def model_class(arch: Architecture) -> type:
+    """Generate the model class of ``arch``: a Recognizer subclass whose ``__init__`` has a
+    real signature (compiled from source, so ``inspect`` and jsonargparse see it as written)."""
+    extra = arguments(arch)
+    namespace: dict[str, Any] = {"_build": build}
+    params, names = ["self"], []
+    for i, o in enumerate((*_COMMON_OPTIONS, *extra)):
+        if i == len(_COMMON_OPTIONS):
+            params.append("*")
+        namespace[f"_t{i}"], namespace[f"_d{i}"] = o.annotation, o.default
+        default = "" if o.default is _REQUIRED else f" = _d{i}"
+        params.append(f"{o.name}: _t{i}{default}")
+        names.append(o.name)
+    source = (f"def __init__({', '.join(params)}) -> None:\n"
+              f"    _build(self, {', '.join(f'{n}={n}' for n in names)})\n")
+    filename = f"<lightning_vid model class {arch.module}.{arch.class_name}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec", dont_inherit=True), namespace)  # noqa: S102 - our own template
+    init = namespace["__init__"]
+    init.__qualname__ = f"{arch.class_name}.__init__"
+    init.__module__ = arch.module
+    return type(arch.class_name, (Recognizer,), {
+        "__init__": init, "__module__": arch.module, "__qualname__": arch.class_name,
+        "__doc__": _docstring(arch, extra), "architecture": arch.name,
+    })
 
 
-@register_model("tea")
-class TEA(Recognizer):
-    """TEA: motion excitation after conv1 and multiple temporal aggregation in place of the 3x3
-    stage, in every block of res2..res5 of Res2Net-50 26w4s (default) or a ResNet."""
+def _inject(trunk, arch: Architecture, num_segments: int, input_size: int, args: dict,
+            stages: tuple[int, ...], select) -> None:
+    options = {o.name: args[o.name] for o in arch.options}
 
-    def __init__(
-        self,
-        num_classes: int,
-        num_segments: int = 8,
-        backbone: Optional[str] = None,
-        pretrained: Pretrained = False,
-        input_size: int = 224,
-        dropout: float = 0.5,
-        reduction: int = 16,
-        attention_scale: Literal["half", "full"] = "half",
-        shift_passthrough: bool = True,
-    ) -> None:
-        trunk = create_trunk(backbone or "res2net50_26w_4s", pretrained)
-        add_tea(trunk, num_segments, reduction, attention_scale, shift_passthrough)
-        super().__init__(trunk, num_classes, num_segments, dropout=dropout)
+    def factory(site: BlockSite):
+        context = {"feature_size": site.feature_size, "stage": site.stage, "target": site.target}
+        return arch.block(site.channels, num_segments, **options,
+                          **{k: context[k] for k in arch.context})
+
+    inject_temporal(trunk, factory, arch.placement, stages, select, input_size)
 
 
-@register_model("tdn")
-class TDN(TDNRecognizer):
-    """TDN: 5 frames per segment; S-TDM fused after the stem and res2 (centre frame only in
-    the trunk), L-TDM + shift-initialised temporal conv after conv1 of every res3..res5 block."""
-
-    def __init__(
-        self,
-        num_classes: int,
-        num_segments: int = 8,
-        backbone: Optional[str] = None,
-        pretrained: Pretrained = False,
-        input_size: int = 224,
-        dropout: float = 0.5,
-        frames_per_segment: int = 5,
-        fusion_weights: Optional[tuple[float, float]] = None,
-        reduction: int = 16,
-        upsample: Literal["nearest", "bilinear"] = "nearest",
-        official_backward_branch: bool = False,
-        temporal_conv: bool = True,
-        fold_div: int = 8,
-    ) -> None:
-        trunk = create_trunk(backbone or "resnet50", pretrained)
-        add_long_term_tdm(trunk, num_segments, reduction=reduction, upsample=upsample,
-                          official_backward_branch=official_backward_branch,
-                          temporal_conv=temporal_conv, fold_div=fold_div)
-        super().__init__(trunk, num_classes, num_segments, frames_per_segment=frames_per_segment,
-                         dropout=dropout, fusion_weights=fusion_weights)
+def build(model: Recognizer, *, num_classes: int, num_segments: int, backbone: Optional[str],
+          pretrained: Pretrained, input_size: int, dropout: float, **args: Any) -> None:
+    """The body of every generated ``__init__``: trunk, blocks (combined architectures
+    first), head, frame hook."""
+    arch = get_architecture(type(model).architecture)
+    trunk = create_trunk(backbone or arch.backbone, pretrained)
+    for part in arch.combine:
+        if args[part.switch]:
+            other = get_architecture(part.arch)
+            _inject(trunk, other, num_segments, input_size, args, other.stages,
+                    part.select or other.select)
+    if arch.placement is not None:
+        _inject(trunk, arch, num_segments, input_size, args, tuple(args["stages"]), arch.select)
+    frames = args.get("frames_per_segment", arch.frames_per_segment)
+    Recognizer.__init__(model, trunk, num_classes, num_segments, frames, dropout,
+                        head_init=arch.head_init)
+    if arch.frame_hook is not None:
+        hook_args = {o.name: args[o.name] for o in arch.hook_options}
+        model.set_frame_hook(arch.frame_hook.from_trunk(trunk, num_segments, frames, **hook_args))
 
 
-def conv1_input_sizes(trunk: nn.Module, input_size: int) -> dict[nn.Module, int]:
-    """The side of the map each residual block's conv1 sees for ``input_size``-squared frames.
-
-    timm's ResNet stem divides by 4 (stride-2 conv, stride-2 max-pool), then each block by its
-    largest conv stride; with padding k // 2 every stride-2 conv or pool rounds up.
-    """
-    size, sizes = -(-input_size // 4), {}
-    for stage in trunk_stages(trunk):
-        for block in stage:
-            sizes[block.conv1] = size  # before the block's stride: 28 for layer3.0 at 224
-            stride = max(m.stride[0] for m in block.modules() if isinstance(m, nn.Conv2d))
-            size = -(-size // stride)
-    return sizes
-
-
-def add_temporal_relocation(
-    trunk: nn.Module, num_segments: int, input_size: int, **options: object
-) -> list[str]:
-    """Inject TRM before conv1 of every layer3/layer4 block, each built for its map size."""
-    sizes = conv1_input_sizes(trunk, input_size)
-    return inject_temporal(
-        trunk,
-        lambda c, conv1: TemporalRelocation(c, num_segments, feature_size=sizes[conv1], **options),
-        "before_conv1",
-        stages=(3, 4),
-    )
-
-
-@register_model("trm")
-class TRM(Recognizer):
-    """TRM: temporal relocation of the first C/8 channels, offsets predicted per pixel, before
-    conv1 of every layer3/layer4 block; cTRM (default) is built for ``input_size``."""
-
-    def __init__(
-        self,
-        num_classes: int,
-        num_segments: int = 8,
-        backbone: Optional[str] = None,
-        pretrained: Pretrained = False,
-        input_size: int = 224,
-        dropout: float = 0.5,
-        variant: Literal["c", "s", "t"] = "c",
-        fold_div: int = 8,
-        temporal_kernel: int = 7,
-        channel_kernel: int = 3,
-        spatial_kernel: int = 3,
-        spatial_agnostic: bool = False,
-    ) -> None:
-        trunk = create_trunk(backbone or "resnet50", pretrained)
-        add_temporal_relocation(
-            trunk, num_segments, input_size, variant=variant, fold_div=fold_div,
-            temporal_kernel=temporal_kernel, channel_kernel=channel_kernel,
-            spatial_kernel=spatial_kernel, spatial_agnostic=spatial_agnostic,
-        )
-        super().__init__(trunk, num_classes, num_segments, dropout=dropout)
-
-
-def add_temporal_adaptive(trunk: nn.Module, num_segments: int, **options: object) -> list[str]:
-    """Inject TAM after conv1 -> bn1 -> act1 of every block of res2..res5 (16 in R50)."""
-    return inject_temporal(
-        trunk, lambda c, _: TemporalAdaptiveModule(c, num_segments, **options), "after_conv1"
-    )
-
-
-@register_model("tam")
-class TANet(Recognizer):
-    """TANet: TAM (local importance map V, global softmax kernel Theta) after the first conv of
-    every block of res2..res5; see ``lightning_vid/blocks/tam.py`` for the options."""
-
-    def __init__(
-        self,
-        num_classes: int,
-        num_segments: int = 8,
-        backbone: Optional[str] = None,
-        pretrained: Pretrained = False,
-        input_size: int = 224,
-        dropout: float = 0.5,
-        kernel_size: int = 3,
-        alpha: int = 2,
-        beta: int = 4,
-        variant: TAMVariant = "tanet",
-        local_kernel_size: int = 3,
-        global_bn: bool = True,
-    ) -> None:
-        trunk = create_trunk(backbone or "resnet50", pretrained)
-        add_temporal_adaptive(
-            trunk, num_segments, kernel_size=kernel_size, alpha=alpha, beta=beta,
-            variant=variant, local_kernel_size=local_kernel_size, global_bn=global_bn,
-        )
-        super().__init__(trunk, num_classes, num_segments, dropout=dropout)
-
-
-def add_temporal_correlation(
-    trunk: nn.Module, num_segments: int, stages: tuple[int, ...] = (2,),
-    radius: Optional[int] = None, **options: object,
-) -> list[str]:
-    """Inject one TCM after each of ``stages`` (1..4 = res2..res5; 2 = res3, the paper's),
-    with R from the code's table by stage unless ``radius`` is given."""
-    done = []
-    for s in stages:
-        if s not in RADIUS_BY_STAGE:
-            raise ValueError(f"TCM stages are 1..4 (res2..res5), got {s}")
-        r = RADIUS_BY_STAGE[s] if radius is None else radius
-        done += inject_temporal(
-            trunk, lambda c, _, r=r: TemporalCorrelation(c, num_segments, radius=r, **options),
-            "after_stage", stages=(s,),
-        )
-    return done
-
-
-@register_model("tcm")
-class TCM(Recognizer):
-    """TCM-R50: TSM trunk (residual shift in every block) plus one Temporal Correlation
-    Module after res3; see ``lightning_vid/blocks/tcm.py`` for the options."""
-
-    def __init__(
-        self,
-        num_classes: int,
-        num_segments: int = 8,
-        backbone: Optional[str] = None,
-        pretrained: Pretrained = False,
-        input_size: int = 224,
-        dropout: float = 0.5,
-        fold_div: int = 8,
-        shift: bool = True,
-        stages: tuple[int, ...] = (2,),
-        radius: Optional[int] = None,
-        reduction: int = 8,
-        sigma: float = 5.0,
-        tau: float = 0.01,
-        gaussian: Gaussian = "code",
-        corr_relu: bool = True,
-        stem_groups: int = 3,
-    ) -> None:
-        trunk = create_trunk(backbone or "resnet50", pretrained)
-        if shift:
-            add_temporal_shift(trunk, num_segments, fold_div)
-        add_temporal_correlation(
-            trunk, num_segments, tuple(stages), radius, reduction=reduction, sigma=sigma,
-            tau=tau, gaussian=gaussian, corr_relu=corr_relu, stem_groups=stem_groups,
-        )
-        super().__init__(trunk, num_classes, num_segments, dropout=dropout)
+def __getattr__(name: str) -> type:
+    """``lightning_vid.models.zoo.TSM``: the model class of any registered architecture, by
+    class name (or architecture name), wherever its block is defined."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    for arch in architectures():
+        if name in (arch.class_name, arch.name):
+            return arch.model_class
+    raise AttributeError(f"module {__name__!r} has no model class {name!r}; the registered "
+                         f"ones: {', '.join(a.class_name for a in architectures())}")

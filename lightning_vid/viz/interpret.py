@@ -1,12 +1,14 @@
 """The interpretable tensors of temporal blocks: collect them, and put them in plot layouts.
 
 Every temporal block with something to show has ``record: bool`` (default False) and, after a
-forward pass with ``record=True``, ``last_outputs: dict[str, Tensor]`` of detached tensors.
-:func:`collect_interpretables` finds blocks by those two attributes only, so a new block is
-shown without new code here.
+forward pass with ``record=True``, ``last_outputs: dict[str, Tensor]`` of detached tensors
+(``lightning_vid.blocks.ops.Recorder``). :func:`collect_interpretables` finds blocks by those
+two attributes only, so a new block is shown without new code here.
 
 :func:`to_views` puts each tensor in one of four layouts (letters of DESIGN.md; B clips,
-T segments, C channels, h x w the block's feature map):
+T segments, C channels, h x w the block's feature map). A block that declares the layout of
+a key (``Recorder.layouts``, e.g. ``{"kernel": "B C K"}``) is read as declared; otherwise the
+layout is guessed from the key and the tensor's rank as below:
 
 ===========  =====================  =========================================================
 kind         layout                 made from
@@ -25,14 +27,13 @@ kind         layout                 made from
                                     channels: F fields (u, v), TCM's fast then slow
 ===========  =====================  =========================================================
 
-A block and key whose maps are larger than 1 x 1 anywhere in the network are spatial
-everywhere (small inputs shrink res5 to 1 x 1). A tensor that fits none of the layouts is
-skipped with a warning naming the block and the key.
+When guessing, a block and key whose maps are larger than 1 x 1 anywhere in the network are
+spatial everywhere (small inputs shrink res5 to 1 x 1). A tensor that fits none of the layouts
+is skipped with a warning naming the block and the key.
 """
 
 from __future__ import annotations
 
-import re
 import warnings
 from dataclasses import dataclass
 from typing import Literal, Optional, Sequence
@@ -41,6 +42,7 @@ import torch
 from torch import Tensor, nn
 
 from lightning_vid.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from lightning_vid.models.trunk import locate
 
 Kind = Literal["kernel", "channel", "spatial", "flow"]
 KINDS: tuple[str, ...] = ("kernel", "channel", "spatial", "flow")
@@ -114,17 +116,15 @@ class View:
     @property
     def stage(self) -> Optional[int]:
         """1..4 for timm's ``layer1``..``layer4`` (res2..res5), None when not in a stage."""
-        found = re.search(r"layer(\d+)", self.module)
-        return int(found.group(1)) if found else None
+        return locate(self.module)[0]
 
     @property
     def where(self) -> str:
         """``res4 block 0`` (timm's ``layer3.0``), ``res4 (after stage)``, else the name."""
-        found = re.search(r"layer(\d+)(?:\.(?:stage\.)?(\d+))?", self.module)
-        if not found:
+        stage, index = locate(self.module)
+        if stage is None:
             return self.module
-        block = f" block {found.group(2)}" if found.group(2) else " (after stage)"
-        return f"res{int(found.group(1)) + 1}{block}"
+        return f"res{stage + 1}" + (" (after stage)" if index is None else f" block {index}")
 
     @property
     def label(self) -> str:
@@ -135,6 +135,37 @@ class View:
 def short_name(name: str) -> str:
     """Drop the system's ``model.`` prefix: names read as inside the video model."""
     return name[len("model."):] if name.startswith("model.") else name
+
+
+def _maps(key: str, maps: Tensor) -> list[tuple[str, Kind, Tensor, str]]:
+    """``(B, T, C, h, w)`` maps as spatial views: one per channel for 2 to 4 channels (TCM's
+    confidences), else the channel mean of ``|x|``."""
+    maps = maps.abs()
+    if 2 <= maps.shape[2] <= 4:
+        return [(f"{key} {i}", "spatial", maps[:, :, i], "|x|") for i in range(maps.shape[2])]
+    return [(key, "spatial", maps.mean(2), "mean |x| over channels")]  # (B, T, h, w)
+
+
+def _declared(key: str, layout: str, x: Tensor, batch: int
+              ) -> list[tuple[str, Kind, Tensor, str]]:
+    """A tensor in the layout its block declares (``Recorder.layouts``)."""
+    x = x.detach().float().cpu()
+    letters = layout.replace("(B T)", "N").replace("(F 2)", "F").split()
+    if letters[0] == "N":  # (B*T, ...) -> (B, T, ...)
+        x = x.reshape(batch, x.shape[0] // batch, *x.shape[1:])
+        letters = ["B", "T", *letters[1:]]
+    order = "".join(letters)
+    if order == "BCK":
+        return [(key, "kernel", x, "kernel weight")]
+    if order in ("BCT", "BTC", "BTC11"):
+        x = x.transpose(1, 2) if order == "BCT" else x.flatten(2)
+        return [(key, "channel", x, "value")]  # (B, T, C)
+    if order == "BTFhw":
+        b, t, f, h, w = x.shape
+        return [(key, "flow", x.reshape(b, t, f // 2, 2, h, w), "displacement")]
+    if order == "BTChw":
+        return _maps(key, x)
+    raise ValueError(f"unknown layout {layout!r} declared for {key!r}")
 
 
 def _layout(key: str, x: Tensor, batch: int, num_segments: int,
@@ -155,10 +186,7 @@ def _layout(key: str, x: Tensor, batch: int, num_segments: int,
         n, c, h, w = x.shape
         if h * w == 1 and not spatial:
             return [(key, "channel", x.reshape(batch, n // batch, c), "value")]  # (B, T, C)
-        maps = x.abs().view(batch, n // batch, c, h, w)  # (B, T, C, h, w)
-        if 2 <= c <= 4:
-            return [(f"{key} {i}", "spatial", maps[:, :, i], "|x|") for i in range(c)]
-        return [(key, "spatial", maps.mean(2), "mean |x| over channels")]  # (B, T, h, w)
+        return _maps(key, x.view(batch, n // batch, c, h, w))  # (B, T, C, h, w)
     if x.dim() == 2 and x.shape[0] % batch == 0:
         return [(key, "channel", x.reshape(batch, x.shape[0] // batch, -1), "value")]  # (B, T, C)
     if x.dim() == 3 and x.shape[0] == batch:
@@ -192,8 +220,12 @@ def to_views(
     views = []
     for name, tensors in outputs.items():
         block = blocks[name]
+        declared = getattr(modules.get(name), "layouts", {})
         for key, value in tensors.items():
-            laid = _layout(key, value, batch, t, (block, key) in spatial)
+            if key in declared:
+                laid = _declared(key, declared[key], value, batch)
+            else:
+                laid = _layout(key, value, batch, t, (block, key) in spatial)
             if not laid:
                 warnings.warn(f"{name} ({block}) recorded {key!r} of shape {tuple(value.shape)}, "
                               "which fits no plot layout; skipped", stacklevel=2)

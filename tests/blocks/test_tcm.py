@@ -180,26 +180,32 @@ def test_attention_is_one_temporal_kernel_shared_by_channels():
     torch.testing.assert_close(w[:, 0], torch.full((2, c), 0.5))
 
 
-def test_module_is_residual_records_and_is_order_sensitive():
+def test_module_is_residual_with_displacements_in_the_window():
     t, c = 4, 32
     m = TemporalCorrelation(c, t, radius=2).eval()
     x = torch.randn(2 * t, c, 8, 8)
     m.record = True
     with torch.no_grad():
         out = m(x)
-        rev = m(x.view(2, t, c, 8, 8).flip(1).flatten(0, 1)).view(2, t, c, 8, 8).flip(1)
-    rec = m.last_outputs
-    assert rec["displacement"].shape == (2 * t, 4, 8, 8)
+    rec = m.last_outputs  # (u, v) fast then slow, divided by R; confidence fast, slow
+    assert rec["displacement"].shape == (2 * t, 4, 8, 8) and rec["confidence"].shape[1] == 2
     assert rec["displacement"].abs().max() <= 1 + 1e-6
-    assert rec["confidence"].shape == (2 * t, 2, 8, 8) and rec["attention"].shape == (2 * t, c)
-    assert not any(v.requires_grad for v in rec.values())
     assert (out - x).min() >= 0  # x + non-negative features * sigmoid weights
-    assert not torch.allclose(rev.flatten(0, 1), out, atol=1e-4)  # not a per-frame map
     last_bn = m.attention.transform[-2]
     nn.init.zeros_(last_bn.weight)
     nn.init.zeros_(last_bn.bias)
     with torch.no_grad():
         torch.testing.assert_close(m(x), x)
+
+
+def test_head_starts_as_the_codes_xavier_uniform_conv1d():
+    """TCM's classifier: Conv1d(D, K, 1), Xavier-uniform weight, zero bias (models.py)."""
+    fc = build_model("tcm", num_classes=400, num_segments=4, backbone="resnet18").fc
+    bound = (6.0 / (512 + 400)) ** 0.5
+    assert fc.weight.abs().max() <= bound and fc.weight.abs().max() > 0.99 * bound
+    assert abs(fc.weight.std().item() / (bound / 3 ** 0.5) - 1) < 0.02 and not fc.bias.any()
+    tsm_fc = build_model("tsm", num_classes=400, num_segments=4, backbone="resnet18").fc
+    assert abs(tsm_fc.weight.std().item() / 0.001 - 1) < 0.02  # TSN's codebase: N(0, 0.001)
 
 
 def test_needs_two_frames():

@@ -1,5 +1,5 @@
-"""TDN: the difference stack, the S-TDM branch and its two fusions, the L-TDM's mathematics,
-the shift-initialised temporal conv, placement, parameter counts and order sensitivity."""
+"""TDN: the difference stack, the S-TDM branch and its two fusions, the L-TDM's mathematics and
+initialisation, placement, parameter counts, frame order within a segment."""
 
 import copy
 
@@ -8,14 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lightning_vid.blocks.tdn import (
-    LongTermTDM,
-    ShortTermTDM,
-    TemporalConv,
-    aligned_differences,
-    rgb_differences,
-    temporal_conv,
-)
+from lightning_vid.blocks.ops import TemporalConv
+from lightning_vid.blocks.tdn import LongTermTDM, ShortTermTDM, aligned_differences, rgb_differences
 from lightning_vid.blocks.tsm import temporal_shift
 from lightning_vid.models import build_model
 from lightning_vid.models.trunk import create_trunk
@@ -73,8 +67,11 @@ def test_short_term_conv_is_inflated_conv1_and_res2_a_copy():
 
 def test_short_term_branch_is_pool_conv_bn_relu_maxpool_then_res2():
     stdm = _randomise_bn(ShortTermTDM.from_trunk(create_trunk("resnet18"), T)).eval()
-    d = torch.randn(3, 12, 32, 32)
-    d1, d2 = stdm(d)
+    frames = torch.randn(3 * L, 3, 32, 32)  # 3 segments of L frames
+    centre, maps = stdm(frames)
+    d1, d2 = maps["stem"], maps["layer1"]
+    centre_ref, d = rgb_differences(frames.view(3, L, 3, 32, 32))
+    assert torch.equal(centre, centre_ref)
     bn = stdm.bn
     ref = F.conv2d(F.avg_pool2d(d, 2), stdm.conv.weight, stride=2, padding=3)
     ref = (ref - bn.running_mean[:, None, None]) / (bn.running_var[:, None, None] + bn.eps).sqrt()
@@ -85,11 +82,13 @@ def test_short_term_branch_is_pool_conv_bn_relu_maxpool_then_res2():
 
 
 def test_fusion_weights_follow_the_code(model):
-    assert (model.alpha, model.beta) == (0.75, 0.25)  # T != 8
-    m8 = build_model("tdn", num_classes=5, num_segments=8, backbone="resnet18")
-    assert (m8.alpha, m8.beta) == (0.5, 0.5)
-    m = _tdn(fusion_weights=(1.0, 0.5))
-    assert (m.alpha, m.beta) == (1.0, 0.5)
+    def weights(m):
+        return m.short_term.alpha, m.short_term.beta
+
+    assert weights(model) == (0.75, 0.25)  # T != 8
+    assert weights(build_model("tdn", num_classes=5, num_segments=8, backbone="resnet18")) == (
+        0.5, 0.5)
+    assert weights(_tdn(fusion_weights=(1.0, 0.5))) == (1.0, 0.5)
 
 
 @pytest.mark.parametrize("size", [16, 19])
@@ -104,8 +103,9 @@ def test_both_fusions_and_the_trunk_sees_only_centre_frames(model, size):
             h.remove()
         # segment-major: frames [5t, 5t+5) belong to segment t, its centre is frame 5t+2
         assert torch.equal(seen["conv1"], x[:, 2::L].flatten(0, 1))
-        t, a, b = model.trunk, model.alpha, model.beta
-        d1, d2 = model.short_term(rgb_differences(x.view(-1, L, 3, size, size))[1])
+        t, a, b = model.trunk, model.short_term.alpha, model.short_term.beta
+        maps = model.short_term(x.flatten(0, 1))[1]
+        d1, d2 = maps["stem"], maps["layer1"]
         stem = t.maxpool(t.act1(t.bn1(t.conv1(seen["conv1"]))))
         up1 = F.interpolate(d1, size=stem.shape[-2:], mode="nearest")
         torch.testing.assert_close(seen["layer1"], a * stem + b * up1)
@@ -116,7 +116,7 @@ def test_both_fusions_and_the_trunk_sees_only_centre_frames(model, size):
 
 def test_without_the_short_term_branch_the_model_is_its_trunk_on_centre_frames(model):
     model = copy.deepcopy(model)
-    model.alpha, model.beta = 1.0, 0.0
+    model.short_term.alpha, model.short_term.beta = 1.0, 0.0
     x = torch.randn(2, T * L, 3, 16, 16)
     x_other = x.clone()
     x_other[:, [i for i in range(T * L) if i % L != 2]] = torch.randn(2, T * (L - 1), 3, 16, 16)
@@ -138,7 +138,7 @@ def test_aligned_differences_are_bidirectional_with_zero_borders():
         assert torch.equal(fwd[:, t], want_f) and torch.equal(bwd[:, t], want_b)
 
 
-def _ltdm_reference(m, x, official_backward_branch=False):
+def _ltdm_reference(m, x, first_release=False):
     """The L-TDM written out step by step from the notes; one BN call per direction."""
     z = m.reduce_bn(F.conv2d(x, m.reduce.weight))
     zs = F.conv2d(z, m.smooth.weight, padding=1, groups=z.shape[1])
@@ -156,7 +156,7 @@ def _ltdm_reference(m, x, official_backward_branch=False):
         return torch.sigmoid(m.expand_bn(F.conv2d((d + b + c) / 3, m.expand.weight))) - 0.5
 
     cf = full(df)
-    cb = full(cf) if official_backward_branch else full(db)
+    cb = full(cf) if first_release else full(db)
     y = 0.5 * att(df, cf) + 0.5 * att(db, cb)
     return x + x * y, y
 
@@ -164,7 +164,7 @@ def _ltdm_reference(m, x, official_backward_branch=False):
 @pytest.mark.parametrize("train", [False, True])
 @pytest.mark.parametrize("quirk", [False, True])
 def test_long_term_module_matches_its_equations(quirk, train):
-    m = _randomise_bn(LongTermTDM(64, T, official_backward_branch=quirk)).train(train)
+    m = _randomise_bn(LongTermTDM(64, T, first_release_backward_branch=quirk)).train(train)
     m.record = True
     ref_m = copy.deepcopy(m)
     x = torch.randn(2 * T, 64, 7, 7)
@@ -176,7 +176,18 @@ def test_long_term_module_matches_its_equations(quirk, train):
         torch.testing.assert_close(a, b)
     assert y.abs().max() < 0.5 and y[:, :, 0, 0].ne(y[:, :, 3, 3]).any()  # per pixel
     other, _ = _ltdm_reference(m, x, not quirk)
-    assert not torch.allclose(out, other, rtol=1e-3, atol=1e-4)  # the bug matters
+    assert not torch.allclose(out, other, rtol=1e-3, atol=1e-4)  # the first release differs
+
+
+def test_long_term_convs_start_as_the_authors_init_loop():
+    """FBResNet's loop: every conv normal(0, sqrt(2 / (k*k*C_out))), BN weight 1, bias 0."""
+    m = LongTermTDM(2048, T)  # c = 128 difference channels: enough weights for the statistics
+    for conv in (m.reduce, m.smooth, m.pooled_conv, m.full_conv, m.expand):
+        k, c_out = conv.kernel_size[0], conv.out_channels
+        std = (2.0 / (k * k * c_out)) ** 0.5
+        assert abs(conv.weight.std().item() / std - 1) < 0.1, conv
+    assert all(torch.equal(bn.weight, torch.ones_like(bn.weight)) and not bn.bias.any()
+               for bn in (m.reduce_bn, m.pooled_bn, m.full_bn, m.expand_bn))
 
 
 def test_long_term_module_is_the_identity_where_its_attention_is_zero():
@@ -199,16 +210,11 @@ def test_long_term_module_handles_maps_down_to_one_pixel():
         assert m(torch.randn(T, 32, s, s)).shape == (T, 32, s, s)
 
 
-def test_temporal_conv_starts_as_tsm_shift_and_is_a_depthwise_conv1d():
-    x = torch.randn(2 * T, 16, 3, 3, requires_grad=True)
-    m = TemporalConv(16, T)
-    assert torch.equal(m(x), temporal_shift(x, T))
-    w = torch.randn(16, 1, 3)
-    x5 = x.view(2, T, 16, 3, 3).permute(0, 3, 4, 2, 1).reshape(-1, 16, T)  # (B*H*W, C, T)
-    ref = F.conv1d(x5, w, padding=1, groups=16).view(2, 3, 3, 16, T).permute(0, 4, 3, 1, 2)
-    torch.testing.assert_close(temporal_conv(x, w, T), ref.reshape(2 * T, 16, 3, 3))
-    m(x).square().sum().backward()
-    assert m.weight.grad is not None and m.weight.grad.abs().sum() > 0
+def test_the_temporal_conv_after_each_ltdm_starts_as_tsm_shift(model):
+    block = model.trunk.layer3[0].act1.temporal
+    x = torch.randn(2 * T, block.tconv.weight.shape[0], 3, 3)
+    assert torch.equal(block.tconv(x), temporal_shift(x, T))
+    assert not hasattr(_tdn(temporal_conv=False).trunk.layer3[0].act1.temporal, "tconv")
 
 
 def test_placement_and_parameter_counts_match_the_official_resnet50():
@@ -225,14 +231,13 @@ def test_placement_and_parameter_counts_match_the_official_resnet50():
     assert sum(p.numel() for p in model.parameters()) == 24_883_120 - 28_032 - 9_408
 
 
-def test_segment_and_frame_order_both_matter(model):
+def test_frame_order_within_a_segment_matters(model):
+    """S-TDM's differences see the order of the L frames (the contract test checks the order
+    of the segments)."""
     x = torch.randn(2, T * L, 3, 16, 16)
-    segments_reversed = x.view(2, T, L, 3, 16, 16).flip(1).flatten(1, 2)
     frames_reversed = x.view(2, T, L, 3, 16, 16).flip(2).flatten(1, 2)
     with torch.no_grad():
-        out = model(x)
-        for other in (segments_reversed, frames_reversed):
-            assert not torch.allclose(out, model(other), rtol=1e-3, atol=1e-4)
+        assert not torch.allclose(model(x), model(frames_reversed), rtol=1e-3, atol=1e-4)
 
 
 def test_bad_frames_per_segment_is_rejected():

@@ -1,4 +1,5 @@
-"""TEA: ME's motion, attention and excitation; MTA's part-shift init, cascade; the trunks."""
+"""TEA: ME's motion, attention and excitation; MTA's part-shift init and cascade; the Res2Net
+block (the paper's) and the ResNet placement."""
 
 import copy
 
@@ -7,37 +8,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lightning_vid.blocks.tea import (
-    MotionExcitation,
-    MultipleTemporalAggregation,
-    TEABottle2neck,
-    TemporalConv,
-    temporal_conv,
-    temporal_difference,
-)
+from lightning_vid.blocks.ops import TemporalConv
+from lightning_vid.blocks.tea import MotionExcitation, MultipleTemporalAggregation, tea
 from lightning_vid.blocks.tsm import temporal_shift
 from lightning_vid.models import build_model
-from lightning_vid.models.trunk import create_trunk
-from lightning_vid.models.zoo import add_tea
+from lightning_vid.models.trunk import create_trunk, stages
 
 T = 4
 
 
-def _conv1d_reference(x, weight, t):
-    """The temporal conv as the paper writes it: Conv1d over (B*H*W, C, T)."""
-    nt, c, h, w = x.shape
-    y = x.view(-1, t, c, h, w).permute(0, 3, 4, 2, 1).reshape(-1, c, t)  # (B*H*W, C, T)
-    y = F.conv1d(y, weight, padding=1, groups=c)
-    return y.view(-1, h, w, c, t).permute(0, 4, 3, 1, 2).reshape(nt, c, h, w)
-
-
-def test_motion_is_forward_difference_with_zero_at_last_step():
-    nxt, cur = torch.randn(2 * T, 3, 4, 4), torch.randn(2 * T, 3, 4, 4)
-    m = temporal_difference(nxt, cur, T).view(2, T, 3, 4, 4)
-    n5, c5 = nxt.view(2, T, 3, 4, 4), cur.view(2, T, 3, 4, 4)
-    for t in range(T - 1):
-        torch.testing.assert_close(m[:, t], n5[:, t + 1] - c5[:, t])
-    assert m[:, -1].abs().sum() == 0  # M(T) = 0, nothing taken from the next clip
+def _add_tea(trunk, **options):
+    """TEA in every block of res2..res5 of ``trunk``, as the ``tea`` registration does."""
+    for stage in stages(trunk):
+        for i, block in enumerate(stage):
+            stage[i] = tea(block.conv1.out_channels, T, target=block, **options)
+    return trunk
 
 
 def test_excitation_keeps_x_where_attention_is_zero():
@@ -84,18 +69,6 @@ def test_full_attention_scale_is_the_papers_2sigmoid_minus_1():
         MotionExcitation(32, T, attention_scale="double")
 
 
-def test_temporal_conv_equals_channelwise_conv1d_over_time_values_and_gradients():
-    x = torch.randn(2 * T, 6, 3, 5, requires_grad=True)
-    weight = torch.randn(6, 1, 3, requires_grad=True)
-    g = torch.randn(2 * T, 6, 3, 5)
-    ours = temporal_conv(x, weight, T)
-    ref = _conv1d_reference(x, weight, T)
-    torch.testing.assert_close(ours, ref)
-    grads = torch.autograd.grad(ours, (x, weight), g)
-    for got, want in zip(grads, torch.autograd.grad(ref, (x, weight), g)):
-        torch.testing.assert_close(got, want)
-
-
 def test_temporal_convs_start_as_the_part_shift():
     mta = MultipleTemporalAggregation(32, T)  # 4 fragments of 8 channels
     for tconv in mta.temporal:
@@ -108,16 +81,16 @@ def test_temporal_convs_start_as_the_part_shift():
     torch.testing.assert_close(mta.passthrough(x), temporal_shift(x, T, fold_div=2))
 
 
-def test_mta_computes_eq6_in_the_codes_fragment_order():
+def test_mta_computes_eq6_in_the_codes_fragment_order(conv1d_over_time):
     mta = MultipleTemporalAggregation(16, T)
     for tconv in [*mta.temporal, mta.passthrough]:
         nn.init.normal_(tconv.weight)
     x = torch.randn(2 * T, 16, 5, 5)
     xs = x.split(4, dim=1)
-    o0 = mta.convs[0](_conv1d_reference(xs[0], mta.temporal[0].weight, T))
-    o1 = mta.convs[1](_conv1d_reference(xs[1] + o0, mta.temporal[1].weight, T))
-    o2 = mta.convs[2](_conv1d_reference(xs[2] + o1, mta.temporal[2].weight, T))
-    o3 = _conv1d_reference(xs[3], mta.passthrough.weight, T)  # no spatial conv
+    o0 = mta.convs[0](conv1d_over_time(xs[0], mta.temporal[0].weight, T))
+    o1 = mta.convs[1](conv1d_over_time(xs[1] + o0, mta.temporal[1].weight, T))
+    o2 = mta.convs[2](conv1d_over_time(xs[2] + o1, mta.temporal[2].weight, T))
+    o3 = conv1d_over_time(xs[3], mta.passthrough.weight, T)  # no spatial conv
     torch.testing.assert_close(mta(x), torch.cat([o0, o1, o2, o3], dim=1))
 
 
@@ -146,21 +119,44 @@ def _unzero_last_bn(model):  # timm zero-inits bn3, which would make every block
 def test_res2net_tea_starts_as_res2net_but_for_me_and_the_shifted_fragment():
     res2net = create_trunk("res2net50_26w_4s").eval()
     _unzero_last_bn(res2net)
-    tea = copy.deepcopy(res2net)
-    convs, bns = tea.layer2[0].convs, tea.layer2[0].bns
-    assert len(add_tea(tea, T, shift_passthrough=False)) == 16
-    tea.eval()
-    block = tea.layer2[0]
-    assert isinstance(block, TEABottle2neck) and block.mta.convs is convs and block.mta.bns is bns
-    assert not block.mta.cascade and tea.layer2[1].mta.cascade  # Res2Net's is_first
+    trunk = _add_tea(copy.deepcopy(res2net), shift_passthrough=False).eval()
+    block = trunk.layer2[0]  # timm's Bottle2neck, its forward unchanged
+    assert isinstance(block.bn1.temporal, MotionExcitation)
+    assert all(isinstance(c.temporal, TemporalConv) for c in block.convs)
+    assert block.is_first and not trunk.layer2[1].is_first  # Res2Net's cascade rule kept
     x = torch.randn(T, 3, 32, 32)  # one clip
     with torch.no_grad():
         ref = res2net.forward_features(x)
-        assert not torch.allclose(tea.forward_features(x), ref, atol=1e-4)
-        for m in tea.modules():
+        assert not torch.allclose(trunk.forward_features(x), ref, atol=1e-4)
+        for m in trunk.modules():
             if isinstance(m, MotionExcitation):
                 nn.init.zeros_(m.bn_exp.weight), nn.init.zeros_(m.bn_exp.bias)  # A = 0
-        torch.testing.assert_close(tea.forward_features(x), ref, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(trunk.forward_features(x), ref, rtol=1e-4, atol=1e-4)
+
+
+def test_res2net_tea_block_is_eq6_7_on_res2net_fragments(conv1d_over_time):
+    """One TEA block written out (Fig. 2 in the code's fragment order): ME, then per fragment
+    tconv -> 3x3 -> BN -> ReLU with the cascade, the shifted pass-through, conv3, shortcut."""
+    block = create_trunk("res2net50_26w_4s").layer1[1]  # not is_first: the cascade runs
+    _unzero_last_bn(block)
+    block = tea(104, T, target=block).eval()
+    for m in block.modules():
+        if isinstance(m, TemporalConv):
+            nn.init.normal_(m.weight)
+    x = torch.randn(2 * T, 256, 8, 8)
+    with torch.no_grad():
+        me = block.bn1.temporal
+        h = me(F.relu(block.bn1.bn(block.conv1(x))))
+        xs = h.split(26, dim=1)
+        outs, sp = [], None
+        for i in range(3):
+            sp = xs[i] if i == 0 else sp + xs[i]
+            sp = conv1d_over_time(sp, block.convs[i].temporal.weight, T)
+            sp = F.relu(block.bns[i](block.convs[i].conv(sp)))
+            outs.append(sp)
+        outs.append(conv1d_over_time(xs[3], block.pool.temporal.weight, T))
+        ref = F.relu(block.bn3(block.conv3(torch.cat(outs, 1))) + x)
+        torch.testing.assert_close(block(x), ref, rtol=1e-4, atol=1e-5)
 
 
 @pytest.fixture(scope="module")
@@ -176,25 +172,13 @@ def test_res2net_tea_has_the_official_codes_parameter_counts(res2net_tea):
                    for p in m.parameters())
     assert sum(p.numel() for p in res2net_tea.parameters()) == 24_919_354
     assert count(MotionExcitation) == 431_226 and count(TemporalConv) == 18_408
-    assert res2net_tea.trunk.layer1[0].me.conv_red.out_channels == 6  # floor(104 / 16)
-
-
-def test_res2net_tea_contract_at_32px(res2net_tea):
-    x = torch.randn(2, T, 3, 32, 32)
-    with torch.no_grad():
-        full = res2net_tea(x)
-        x2 = x.clone()
-        x2[1] = torch.randn_like(x2[1]) * 5
-        torch.testing.assert_close(res2net_tea(x2)[0], full[0], rtol=1e-4, atol=1e-5)
-    assert full.shape == (2, 400)
-    res2net_tea(x[:1]).square().sum().backward()  # eval mode: one clip is enough
-    assert all(p.grad is not None for p in res2net_tea.parameters())
+    assert res2net_tea.trunk.layer1[0].bn1.temporal.conv_red.out_channels == 6  # floor(104/16)
 
 
 def test_resnet_placement_me_after_act1_and_mta_from_conv2():
     trunk = create_trunk("resnet50")
     old = trunk.layer2[0].conv2.weight.detach().clone()  # (128, 128, 3, 3), stride 2
-    add_tea(trunk, T)
+    _add_tea(trunk)
     block = trunk.layer2[0]
     assert isinstance(block.act1.temporal, MotionExcitation)
     mta = block.conv2
@@ -203,7 +187,6 @@ def test_resnet_placement_me_after_act1_and_mta_from_conv2():
     torch.testing.assert_close(mta.convs[1].weight, old[32:64, 32:64])  # diagonal block 1
     assert trunk.layer2[1].conv2.cascade and isinstance(trunk.layer2[1].conv2.pool, nn.Identity)
     assert block(torch.randn(T, 256, 16, 16)).shape == (T, 512, 8, 8)
-    basic = create_trunk("resnet18")
-    add_tea(basic, T)
+    basic = _add_tea(create_trunk("resnet18"))
     assert basic.layer3[0].act1.temporal.conv_exp.out_channels == 256
     assert basic.layer3[0].conv2.cascade  # BasicBlock: the stride is on conv1

@@ -8,8 +8,7 @@ from torch import nn
 from lightning_vid.blocks.trm import TemporalRelocation, temporal_relocation
 from lightning_vid.blocks.tsm import temporal_shift
 from lightning_vid.models import build_model
-from lightning_vid.models.trunk import create_trunk
-from lightning_vid.models.zoo import conv1_input_sizes
+from lightning_vid.models.trunk import block_input_sizes, create_trunk
 
 T = 4
 VARIANTS = ("c", "s", "t")
@@ -166,11 +165,8 @@ def test_never_mixes_clips(variant):
     torch.testing.assert_close(m(x)[:T], m(x[:T]), rtol=1e-4, atol=1e-4)
 
 
-def test_record_and_errors():
+def test_errors_name_the_option():
     m = _block("c")
-    x = torch.randn(T, 16, 4, 4)
-    m(x)
-    assert m.last_outputs == {}
     with pytest.raises(ValueError, match="feature_size"):
         TemporalRelocation(16, T)
     with pytest.raises(ValueError, match="built for 4x4 .* got 5x5"):
@@ -195,9 +191,9 @@ def test_placement_and_per_block_feature_sizes():
         model(torch.randn(1, T, 3, 64, 64))
     with torch.device("meta"):  # the paper's setting (strides only): layer3.0 sees 28^2 at 224
         trunk = create_trunk("resnet50")
-    sizes = conv1_input_sizes(trunk, 224)
-    assert [sizes[trunk.layer3[i].conv1] for i in (0, 1, 5)] == [28, 14, 14]
-    assert [sizes[trunk.layer4[i].conv1] for i in (0, 1)] == [14, 7]
+    sizes = block_input_sizes(trunk, 224)
+    assert [sizes[trunk.layer3[i]] for i in (0, 1, 5)] == [28, 14, 14]
+    assert [sizes[trunk.layer4[i]] for i in (0, 1)] == [14, 7]
     m = trms["trunk.layer3.0.conv1.temporal"]
     assert m.predictor.weight.shape == (36, 36, 3, 7) and m.relocated == 128 // 8
     assert sum(p.numel() for p in m.parameters()) == 36 * 36 * 21 + 36

@@ -1,41 +1,18 @@
-"""The collector and the plot layouts, over every registered architecture."""
-
-import warnings
+"""The collector and the plot layouts (every registered architecture's recorded tensors are
+checked by the model contract, tests/models/test_contract.py)."""
 
 import pytest
 import torch
 from torch import nn
 
-from lightning_vid.models import build_model, list_models
 from lightning_vid.viz.interpret import (
     collect_interpretables,
     display_frames,
-    recording_modules,
     select_views,
     to_views,
 )
 
 T = 4
-
-
-@pytest.mark.parametrize("arch", list_models())
-def test_every_recording_block_is_collected_and_laid_out(arch):
-    """Any module with ``record``/``last_outputs`` is found, every tensor it records gets a
-    plot layout with the clips' batch and T, and the model is left as it was."""
-    model = build_model(arch, 5, num_segments=T, backbone="resnet18", input_size=32)
-    clip = torch.randn(2, T * model.frames_per_segment, 3, 32, 32)
-    recorders = recording_modules(model)
-    outputs = collect_interpretables(model, clip)
-    assert set(outputs) == set(recorders)  # all of them, and only them
-    assert model.training and not any(m.record or m.last_outputs for m in recorders.values())
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # nothing skipped
-        views = to_views(outputs, model, batch=2)
-    assert {v.module for v in views} == set(recorders)
-    for v in views:
-        assert v.data.shape[0] == 2 and v.data.dtype == torch.float32
-        if v.kind != "kernel":
-            assert v.data.shape[1] == T, (v.label, v.data.shape)
 
 
 class Recorder(nn.Module):
@@ -98,6 +75,22 @@ def test_a_1x1_map_is_spatial_when_the_same_block_has_larger_ones():
     model = nn.Sequential(m1, m2, tea)
     views = to_views(collect_interpretables(model, torch.zeros(1)), model, 2, num_segments=T)
     assert [v.kind for v in views] == ["spatial", "spatial", "channel"]
+
+
+def test_declared_layouts_are_read_as_declared():
+    """A block that declares its layouts (``Recorder.layouts``) is not guessed at: any key
+    name, a 1 x 1 map that stays a map, (C, T) that is transposed, fields of (u, v)."""
+    b, c = 2, 6
+    block = Recorder({"gate": torch.rand(b, c, T), "tiny": torch.rand(b * T, c, 1, 1),
+                      "motion": torch.randn(b * T, 6, 3, 3)})
+    block.layouts = {"gate": "B C T", "tiny": "(B T) C h w", "motion": "(B T) (F 2) h w"}
+    model = nn.Sequential(block)
+    views = to_views(collect_interpretables(model, torch.zeros(1)), model, b, num_segments=T)
+    got = {v.key: (v.kind, tuple(v.data.shape)) for v in views}
+    assert got == {"gate": ("channel", (b, T, c)), "tiny": ("spatial", (b, T, 1, 1)),
+                   "motion": ("flow", (b, T, 3, 2, 3, 3))}
+    gate = next(v for v in views if v.key == "gate")
+    assert torch.equal(gate.data, block.outputs["gate"].transpose(1, 2))
 
 
 def test_unknown_layouts_are_skipped_with_a_warning_naming_block_and_key():
