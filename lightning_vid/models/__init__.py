@@ -8,13 +8,14 @@ from torch import nn
 
 from lightning_vid.models import zoo  # noqa: F401  (registers the architectures)
 from lightning_vid.models.folding import fold_time, unfold_time
+from lightning_vid.models.official import load_official
 from lightning_vid.models.recognizer import Recognizer
 from lightning_vid.models.registry import get_builder, list_models
 from lightning_vid.models.trunk import Pretrained
 from lightning_vid.models.weights import load_weights
 
-__all__ = ["Recognizer", "build_model", "fold_time", "list_models", "load_weights",
-           "unfold_time"]
+__all__ = ["Recognizer", "build_model", "fold_time", "list_models", "load_official",
+           "load_weights", "unfold_time"]
 
 
 def build_model(
