@@ -40,7 +40,8 @@ def _option(argv: list[str], name: str):
 
 
 def test_every_recipe_of_the_tables_exists_and_has_a_command():
-    rows = set(re.findall(r"^\|.*\| `((?:tsn|tsm|tam|tdn|tea|tcm)_\w+x\d+_[\w\-]+)` \|", PAGE, re.M))
+    recipe = r"`((?:tsn|tsm|tam|tdn|tea|tcm)_\w+x\d+_[\w\-]+)`"
+    rows = set(re.findall(rf"^\|.*\| {recipe} \|", PAGE, re.M))
     assert len(COMMANDS) >= 40 and len(rows) >= 25
     assert all((RECIPES / f"{name}.yaml").is_file() for name in rows)
     assert rows <= {Path(_option(c, "--config")).stem for c in COMMANDS}

@@ -52,6 +52,11 @@ class OfficialCheckpointError(ValueError):
 
 # ---- the tables: official key -> our key ---------------------------------------------------
 
+#: Our wrapper names (``models/inject.py``): a rename there is a one-line change here.
+BEFORE_CONV1 = "conv1.conv"  # conv1 -> Sequential(temporal=block, conv=conv1): the conv's key
+AFTER_CONV1 = "act1.temporal"  # act1 -> Sequential(act=act1, temporal=block): the block's key
+STAGE, AFTER_STAGE = "stage", "temporal"  # layerN -> Sequential(stage=..., temporal=block)
+
 #: The TSN code base (all five repositories): classifier and trunk prefixes. ``classifier``:
 #: older TSM files; ``fc``/``fc1``: a model trained with dropout 0 (TCM's head is ``fc1``).
 _TSN_HEAD: tuple[Rule, ...] = (
@@ -71,11 +76,11 @@ _MMACTION2_RESNET: tuple[Rule, ...] = (
     (r"\.conv(\d)\.bn\.", r".bn\1."),
     (r"\.conv(\d)\.conv\.(?!net\.)", r".conv\1."),
 )
-_TSM_SHIFT: Rule = (r"\.conv1\.(?:conv\.)?net\.", ".conv1.conv.")  # the shift wraps conv1
+_TSM_SHIFT: Rule = (r"\.conv1\.(?:conv\.)?net\.", f".{BEFORE_CONV1}.")  # the shift wraps conv1
 _TAM: tuple[Rule, ...] = (
     (r"^(trunk\.layer\d\.\d+)\.net\.", r"\1."),  # TemporalBottleneck wraps the block
-    (r"\.tam\.G\.", ".act1.temporal.global_branch."),
-    (r"\.tam\.L\.", ".act1.temporal.local_branch."),
+    (r"\.tam\.G\.", f".{AFTER_CONV1}.global_branch."),
+    (r"\.tam\.L\.", f".{AFTER_CONV1}.local_branch."),
 )
 _TDN_LTDM = {  # mSEModule -> LongTermTDM
     "conv1": "reduce", "bn1": "reduce_bn", "conv2": "smooth",
@@ -85,6 +90,7 @@ _TDN_LTDM = {  # mSEModule -> LongTermTDM
 }
 _TEA_ME = {"conv1": "conv_red", "bn1": "bn_red", "conv2": "conv_trans", "conv3": "conv_exp",
            "bn3": "bn_exp"}
+_TCM = f"trunk.layer2.{AFTER_STAGE}"  # TCM after res3
 #: TCM's attention: four Sequentials -> one ``transform`` Sequential: (offset, layers) of each.
 _TCM_TRANSFORM = {"conv1": (0, 12), "conv2": (12, 6), "conv3": (18, 6), "conv4": (24, 6)}
 
@@ -111,22 +117,22 @@ FORMATS: tuple[OfficialFormat, ...] = (
             (r"^base_model\.resnext_layer1\.", "short_term.stage."),
             (r"^base_model\.layer(\d)_bak\.", r"trunk.layer\1."),
             *_TSN_HEAD,
-            *((rf"\.mse\.{a}\.", f".act1.temporal.ltdm.{b}.") for a, b in _TDN_LTDM.items()),
-            (r"\.shift\.conv\.", ".act1.temporal.tconv."),
+            *((rf"\.mse\.{a}\.", f".{AFTER_CONV1}.ltdm.{b}.") for a, b in _TDN_LTDM.items()),
+            (r"\.shift\.conv\.", f".{AFTER_CONV1}.tconv."),
         ),
         drop=(r"^base_model\.conv1_temp\.",), fold_conv_bias=True,
     ),
     OfficialFormat(
         "tcm", "zphyix/TCM", r"^base_model\.tcm_layer\.",
         rules=(
-            (r"^base_model\.tcm_layer\.mtdm\.chnl_reduction\.", "trunk.layer2.temporal.reduce."),
+            (r"^base_model\.tcm_layer\.mtdm\.chnl_reduction\.", f"{_TCM}.reduce."),
             *((rf"^base_model\.tcm_layer\.tam\.{name}\.{i}\.",
-               f"trunk.layer2.temporal.attention.transform.{offset + i}.")
+               f"{_TCM}.attention.transform.{offset + i}.")
               for name, (offset, size) in _TCM_TRANSFORM.items() for i in range(size)),
-            (r"^base_model\.tcm_layer\.tam\.ETA\.conv\.", "trunk.layer2.temporal.attention.eca."),
-            (r"^base_model\.layer2\.", "trunk.layer2.stage."),
+            (r"^base_model\.tcm_layer\.tam\.ETA\.conv\.", f"{_TCM}.attention.eca."),
+            (r"^base_model\.layer2\.", f"trunk.layer2.{STAGE}."),
             *_TSN_HEAD,
-            (r"^(trunk\.layer\d\.(?:stage\.)?\d+)\.conv1\.", r"\1.conv1.conv."),  # shift: all
+            (rf"^(trunk\.layer\d\.(?:{STAGE}\.)?\d+)\.conv1\.", rf"\1.{BEFORE_CONV1}."),  # shift: all
         ),
         squeeze=(r"^new_fc\.weight$", r"^base_model\.fc1\.weight$"),
     ),
