@@ -132,7 +132,8 @@ FORMATS: tuple[OfficialFormat, ...] = (
             (r"^base_model\.tcm_layer\.tam\.ETA\.conv\.", f"{_TCM}.attention.eca."),
             (r"^base_model\.layer2\.", f"trunk.layer2.{STAGE}."),
             *_TSN_HEAD,
-            (rf"^(trunk\.layer\d\.(?:{STAGE}\.)?\d+)\.conv1\.", rf"\1.{BEFORE_CONV1}."),  # shift: all
+            # the shift before conv1 of every block (a function in TCM's code: no key of its own)
+            (rf"^(trunk\.layer\d\.(?:{STAGE}\.)?\d+)\.conv1\.", rf"\1.{BEFORE_CONV1}."),
         ),
         squeeze=(r"^new_fc\.weight$", r"^base_model\.fc1\.weight$"),
     ),
