@@ -24,7 +24,9 @@ of the block files; reference-notes.md section 14 lists the same layouts. Tensor
 - TCM's classifier is a 1x1 ``Conv1d``: its ``(K, D, 1)`` weight is squeezed to ``(K, D)``.
 
 The number of classes comes from the classifier, the trunk (ResNet-18..152, or Res2Net 26w4s
-for TEA) from the blocks per stage. Loading is exact: a key left over, a key missing or a shape
+for TEA) from the blocks per stage. What the weights do not hold is the caller's: T (TANet's is
+checked against its weights), and options such as TSM's ``shift_div`` (8 in every released
+file, ``shift8`` in their names; ``fold_div=`` otherwise). Loading is exact: a key left over, a key missing or a shape
 that differs raises :class:`OfficialCheckpointError`, naming them.
 
 Checkpoints are unpickled: read only files you trust.
