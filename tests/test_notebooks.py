@@ -1,12 +1,16 @@
 """The notebooks run, top to bottom, against a tiny model trained here for a few steps."""
 
 import os
+import re
+import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
+import torch
 from nbclient import NotebookClient
 
+import lightning_vid
 from lightning_vid.cli import cli_main
 from lightning_vid.data.synthetic import generate
 
@@ -20,7 +24,7 @@ ALL = sorted(NOTEBOOKS.glob("*.ipynb"))
 def trained(tmp_path_factory):
     """TANet (TAM: kernels to draw), 32 px, 2 epochs of 1 step; a checkpoint per epoch."""
     work = tmp_path_factory.mktemp("notebooks")
-    data = generate(work / "data", num_train=4, num_val=2, num_test=2, size=32, frames=16,
+    data = generate(work / "data", num_train=4, num_val=3, num_test=2, size=32, frames=16,
                     workers=1, verbose=False)
     old = os.getcwd()
     os.chdir(work)
@@ -43,8 +47,23 @@ def trained(tmp_path_factory):
     return {"work": work, "data": Path(data), "ckpts": ckpts}
 
 
+@pytest.fixture(scope="module")
+def after_demo(trained, tmp_path_factory):
+    """A folder as `make demo` leaves it: data/synthetic and runs/tsm_r18_4x1_synthetic's
+    last.ckpt (here the TANet of ``trained``), nothing else."""
+    work = tmp_path_factory.mktemp("after_demo")
+    (work / "data").mkdir()
+    (work / "data" / "synthetic").symlink_to(trained["data"], target_is_directory=True)
+    ckpts = work / "runs" / "tsm_r18_4x1_synthetic" / "version_0" / "checkpoints"
+    ckpts.mkdir(parents=True)
+    shutil.copy(trained["ckpts"][1], ckpts / "last.ckpt")
+    return work
+
+
 def _run(name: str, cwd: Path, monkeypatch, **env: str) -> nbformat.NotebookNode:
     """Execute a notebook in ``cwd`` with ``LV_*`` parameters; any error fails the test."""
+    for key in ("LV_CKPT", "LV_CKPT_B", "LV_VIDEOS", "LV_VIDEO", "LV_LABEL", "LV_OFFICIAL_ARCH"):
+        monkeypatch.delenv(key, raising=False)  # only what the test sets
     for key, value in {"OMP_NUM_THREADS": "1", **env}.items():
         monkeypatch.setenv(key, value)  # the kernel inherits the environment
     book = nbformat.read(NOTEBOOKS / name, as_version=4)
@@ -78,11 +97,40 @@ def test_explore_learned_kernels_compares_two_checkpoints(trained, monkeypatch):
     assert "no spatial views" in text and "no flow views" in text and "predictions:" in text
 
 
-def test_gradcam_on_a_clip(trained, monkeypatch):
-    video = sorted((trained["data"] / "videos/val").glob("*.mp4"))[1]
-    book = _run("gradcam_on_a_clip.ipynb", trained["work"], monkeypatch,
-                LV_CKPT=str(trained["ckpts"][1]), LV_VIDEO=str(video), LV_LABEL="move_right")
-    assert _outputs(book, "image/png") == 3 and _outputs(book, "image/gif") == 1
+def test_explore_learned_kernels_reads_an_authors_tanet_file(trained, tmp_path, monkeypatch):
+    """TANet's file as its main.py saves it (DataParallel keys, TemporalBottleneck ``net``,
+    TAM ``tam.G``/``tam.L``, head ``new_fc``), loaded through load_official."""
+    state = lightning_vid.load_checkpoint(trained["ckpts"][1]).model.state_dict()
+    rules = [(r"^trunk\.", "base_model."), (r"^fc\.", "new_fc."),
+             (r"\.act1\.temporal\.global_branch\.", ".tam.G."),
+             (r"\.act1\.temporal\.local_branch\.", ".tam.L."),
+             (r"^(base_model\.layer\d\.\d+)\.(?!tam\.)", r"\1.net.")]
+    official = {}
+    for key, value in state.items():
+        for pattern, repl in rules:
+            key = re.sub(pattern, repl, key)
+        official["module." + key] = value
+    torch.save({"epoch": 2, "arch": "resnet18", "state_dict": official, "best_prec1": 50.0},
+               tmp_path / "ckpt.best.pth.tar")
+    videos = sorted((trained["data"] / "videos/val").glob("*.mp4"))
+    book = _run("explore_learned_kernels.ipynb", trained["work"], monkeypatch,
+                LV_CKPT=str(tmp_path / "ckpt.best.pth.tar"), LV_OFFICIAL_ARCH="tam",
+                LV_OFFICIAL_SEGMENTS="4", LV_VIDEOS=",".join(map(str, videos)))
+    assert _outputs(book, "image/png") == 2  # kernel violins and V; no second checkpoint
+    text = "".join(o.get("text", "") for c in book.cells if c.cell_type == "code"
+                   for o in c.outputs)
+    assert "TANet T=4" in text and "set CKPT_B" in text
+
+
+@pytest.mark.parametrize("name", ["explore_learned_kernels.ipynb", "gradcam_on_a_clip.ipynb"])
+def test_interpretation_notebooks_run_right_after_make_demo(name, after_demo, monkeypatch):
+    """No parameter set: the checkpoint `make demo` writes and the synthetic videos."""
+    book = _run(name, after_demo, monkeypatch)
+    text = "".join(o.get("text", "") for c in book.cells if c.cell_type == "code"
+                   for o in c.outputs)
+    assert "checkpoint: runs/tsm_r18_4x1_synthetic/version_0/checkpoints/last.ckpt" in text
+    if name.startswith("gradcam"):
+        assert _outputs(book, "image/png") == 3 and _outputs(book, "image/gif") == 1
 
 
 def test_train_from_python_with_cli_main(trained, tmp_path, monkeypatch):

@@ -11,6 +11,7 @@ from typing import Any, Optional
 from torch import nn
 
 from lightning_vid.models.folding import fold_time, unfold_time
+from lightning_vid.models.official import load_official
 from lightning_vid.models.recognizer import Recognizer
 from lightning_vid.models.registry import (
     PaperFigure,
@@ -23,7 +24,7 @@ from lightning_vid.models.trunk import Pretrained
 from lightning_vid.models.weights import load_weights
 
 __all__ = ["PaperFigure", "Recognizer", "With", "build_model", "fold_time", "get_architecture",
-           "list_models", "load_weights", "register_block", "unfold_time"]
+           "list_models", "load_official", "load_weights", "register_block", "unfold_time"]
 
 
 def build_model(

@@ -3,8 +3,9 @@
 :func:`load_weights` copies every tensor whose name matches, after two normalisations:
 
 - the source: a Lightning checkpoint of :class:`~lightning_vid.system.VideoClassifier`
-  (``state_dict`` with ``model.`` keys), a plain model ``state_dict``, or a 2D timm trunk's
-  (``conv1.weight``, matched to ``trunk.conv1.weight``);
+  (``state_dict`` with ``model.`` keys), a plain model ``state_dict``, a 2D timm trunk's
+  (``conv1.weight``, matched to ``trunk.conv1.weight``), or an authors' checkpoint (TSM,
+  TANet, TDN, TEA, TCM, mmaction2's TSM/TANet: ``models/official.py`` renames its keys);
 - the wrappers that keep a wrapped module's weights (``conv1`` wrapped as ``conv1.conv`` by
   TSM, TRM, TCM; ``act1.act``; ``layerN.stage``; the full list is the trunk adapter's,
   :func:`lightning_vid.models.trunk.canonical_key`) are read as the plain 2D names, so a TSN
@@ -23,6 +24,7 @@ from typing import Any, Mapping, NamedTuple, Sequence, Union
 import torch
 from torch import Tensor, nn
 
+from lightning_vid.models.official import official_state_dict
 from lightning_vid.models.trunk import canonical_key
 
 Source = Union[str, "os.PathLike[str]", Mapping[str, Any]]
@@ -42,6 +44,9 @@ def source_state_dict(source: Source) -> dict[str, Tensor]:
     obj = source
     if not isinstance(source, Mapping):
         obj = torch.load(os.fspath(source), map_location="cpu", weights_only=False)
+    official = official_state_dict(obj)  # an authors' checkpoint (TSM, TANet, TDN, ...)
+    if official is not None:
+        return official
     if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
         obj = obj["state_dict"]  # a Lightning checkpoint
     elif isinstance(obj, Mapping) and isinstance(obj.get("model"), Mapping):
