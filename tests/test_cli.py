@@ -226,6 +226,52 @@ def test_fine_tuning_starts_from_the_checkpoint_with_a_new_classifier(first_hour
     assert (first_hour["work"] / "runs/mydata_finetuned/version_0/checkpoints/last.ckpt").is_file()
 
 
+def _as_authors_file(lightning_ckpt: Path, out: Path, layout: list[tuple[str, str]]) -> Path:
+    """A checkpoint of ours saved as the TSM authors' main.py saves theirs: the
+    DataParallel-wrapped model's state dict in ``{'epoch', 'arch', 'state_dict', 'best_prec1'}``."""
+    state = {}
+    for key, value in torch.load(lightning_ckpt, weights_only=True)["state_dict"].items():
+        key = key[len("model."):]
+        for pattern, repl in layout:
+            key = re.sub(pattern, repl, key)
+        state["module." + key] = value
+    torch.save({"epoch": 3, "arch": "resnet18", "state_dict": state, "best_prec1": 50.0}, out)
+    return out
+
+
+TSN_LAYOUT = [(r"^trunk\.", "base_model."), (r"^fc\.", "new_fc."), (r"\.conv1\.conv\.", ".conv1.")]
+TSM_LAYOUT = [(r"^trunk\.", "base_model."), (r"^fc\.", "new_fc."), (r"\.conv1\.conv\.", ".conv1.net.")]
+
+
+def test_testing_an_authors_checkpoint_gives_the_metrics_of_the_model_it_holds(first_hour,
+                                                                              tmp_path):
+    """``test --model.init_from <an authors' file>`` with the README's test protocol: the
+    README's best checkpoint saved in the TSM authors' format scores what the README's own
+    ``test --ckpt_path best`` printed. The same weights in TSN's layout (no shift) do not
+    hold this TSM: the command stops, naming the keys, before testing anything."""
+    work = first_hour["work"]
+    shutil.copytree(work / "mydata", tmp_path / "mydata")
+    (tmp_path / "lightning_vid").symlink_to(ROOT / "lightning_vid")
+    best = re.search(r"best checkpoint: (\S+) ", _step(first_hour, "lightning-vid fit")["out"])
+    readme_test = _step(first_hour, "lightning-vid test")
+    command = readme_test["command"].replace("--run_name mydata", "--run_name official")
+    assert "--ckpt_path best" in command
+    tsm = _as_authors_file(work / best.group(1), tmp_path / "TSM_mydata.pth.tar", TSM_LAYOUT)
+    done = run(command.replace("--ckpt_path best", f"--model.init_from {tsm.name}"), tmp_path,
+               *README_TINY)
+    assert done["status"] == 0, done["err"][-3000:]
+    assert f"init_from {tsm.name}: all " in done["out"] + done["err"]
+    assert _printed_metrics(done) == _printed_metrics(readme_test)
+
+    tsn = _as_authors_file(work / best.group(1), tmp_path / "TSN_mydata.pth.tar", TSN_LAYOUT)
+    wrong = run(command.replace("--ckpt_path best", f"--model.init_from {tsn.name}"), tmp_path,
+                *README_TINY)
+    assert wrong["status"] != 0 and not TEST_LINE.search(wrong["out"] + wrong["err"])
+    assert "TSN_mydata.pth.tar does not hold this model" in wrong["err"]
+    assert "trunk.layer1.0.conv1.conv.weight" in wrong["err"]  # missing: where TSM shifts
+    assert "trunk.layer1.0.conv1.weight" in wrong["err"]  # left over
+
+
 def test_a_bad_config_exits_2_naming_the_option(first_hour):
     """num_classes comes from the data (3 classes here): another value in the model section is
     an error, not silently replaced."""

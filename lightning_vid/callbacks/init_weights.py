@@ -14,7 +14,11 @@ class InitWeights(L.Callback):
     Fine-tuning (Kinetics -> UCF101), TRM's second stage from a TSN run, or evaluating an
     authors' checkpoint with a recipe's test protocol: the weights go through
     :func:`lightning_vid.models.weights.load_weights` (every format it reads), in ``fit``,
-    ``validate``, ``test`` and ``predict`` alike. A ``ckpt_path`` given to the stage wins: its
+    ``validate``, ``test`` and ``predict`` alike. ``fit`` copies what matches (``skip`` aside:
+    a new classifier; new temporal modules keep their initialisation). ``validate``, ``test``
+    and ``predict`` evaluate the file itself: every tensor of the model must come from it under
+    its own name, classifier included, nothing left over, or the stage stops with the keys
+    named (an evaluation of half-random weights would report a meaningless accuracy). A ``ckpt_path`` given to the stage wins: its
     weights are the ones wanted (a resumed run, a trained model under test), so the file is
     not even read then. The weights are copied once per model: a ``test`` after ``fit`` in the
     same process keeps the trained weights.
@@ -24,7 +28,7 @@ class InitWeights(L.Callback):
 
     Args:
         path: a checkpoint (Lightning, a model state dict, a 2D trunk's weights).
-        skip: module prefixes never copied (``fc``: a new classifier for new classes).
+        skip: module prefixes never copied in ``fit`` (``fc``: a new classifier for new classes).
 
     Example::
 
@@ -35,7 +39,7 @@ class InitWeights(L.Callback):
         self.path, self.skip = str(path), tuple(skip)
         self.applied_to: set[int] = set()  # ids of the models already initialised
 
-    def _apply(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def _apply(self, trainer: L.Trainer, pl_module: L.LightningModule, strict: bool) -> None:
         """After Lightning restored a ``ckpt_path`` (``trainer.ckpt_path`` is set then) and
         before the first batch."""
         model = getattr(pl_module, "model", pl_module)
@@ -48,19 +52,23 @@ class InitWeights(L.Callback):
             return
         from lightning_vid.models.weights import load_weights
 
+        if strict:
+            report = load_weights(model, self.path, strict=True)
+            rank_zero_info(f"init_from {self.path}: all {len(report.loaded)} tensors loaded")
+            return
         report = load_weights(model, self.path, skip=self.skip)
         rank_zero_info(f"init_from {self.path}: {len(report.loaded)} tensors loaded, "
                        f"{len(report.skipped)} skipped ({', '.join(self.skip) or '-'}), "
                        f"{len(report.missing)} new, {len(report.unexpected)} unused")
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._apply(trainer, pl_module)
+        self._apply(trainer, pl_module, strict=False)
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._apply(trainer, pl_module)  # validate (in fit, on_fit_start came first)
+        self._apply(trainer, pl_module, strict=True)  # validate (in fit on_fit_start came first)
 
     def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._apply(trainer, pl_module)
+        self._apply(trainer, pl_module, strict=True)
 
     def on_predict_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._apply(trainer, pl_module)
+        self._apply(trainer, pl_module, strict=True)

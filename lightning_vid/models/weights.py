@@ -61,19 +61,47 @@ def _skipped(key: str, skip: Sequence[str]) -> bool:
     return any(key == p or key.startswith(p + ".") for p in skip)
 
 
-def load_weights(model: nn.Module, source: Source, skip: Sequence[str] = ("fc",)) -> LoadReport:
+def _some(keys: Sequence[str]) -> str:
+    return ", ".join(keys[:6]) + (f" ... ({len(keys)} in all)" if len(keys) > 6 else "")
+
+
+def _load_exactly(model: nn.Module, state: Mapping[str, Tensor], source: Source) -> LoadReport:
+    """Every tensor of ``model`` from ``state`` under its own name, nothing left over."""
+    target = model.state_dict()
+    missing = sorted(k for k in target if k not in state)
+    unexpected = sorted(k for k in state if k not in target)
+    shapes = sorted(f"{k} {tuple(state[k].shape)} vs {tuple(target[k].shape)}"
+                    for k in target if k in state and state[k].shape != target[k].shape)
+    if missing or unexpected or shapes:
+        name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "the weights"
+        raise ValueError(
+            f"{name} does not hold this "
+            f"model ({type(model).__name__}): {len(missing)} of its tensors missing "
+            f"[{_some(missing)}], {len(unexpected)} of the file's left over [{_some(unexpected)}]"
+            f", {len(shapes)} of another shape (file vs model) [{_some(shapes)}]. Evaluating "
+            "needs every weight: check the config's architecture, backbone and num_segments")
+    model.load_state_dict(dict(state), strict=True)
+    return LoadReport(sorted(target), [], [], [])
+
+
+def load_weights(model: nn.Module, source: Source, skip: Sequence[str] = ("fc",),
+                 strict: bool = False) -> LoadReport:
     """Copy the matching weights of ``source`` into ``model`` in place.
 
     Args:
         model: the freshly built model (any ``num_classes``, temporal modules or not).
         source: a checkpoint path or an already loaded dict (module docstring).
         skip: module prefixes of ``model`` never loaded (``"fc"``: a new classifier).
+        strict: the source must be this very model (evaluating it): every tensor under its own
+            name (no wrapper-name matching, so a temporal block placed elsewhere is an error),
+            nothing left over, ``skip`` ignored.
 
     Returns:
         A :class:`LoadReport`.
 
     Raises:
-        ValueError: when nothing matches or a matched tensor has another shape.
+        ValueError: when nothing matches or a matched tensor has another shape; with
+            ``strict``, when a tensor is missing, left over or of another shape (named).
 
     >>> from lightning_vid.models import build_model
     >>> tsn = build_model("tsn", num_classes=3, num_segments=4, backbone="resnet18")
@@ -83,6 +111,8 @@ def load_weights(model: nn.Module, source: Source, skip: Sequence[str] = ("fc",)
     (['fc.bias', 'fc.weight'], [], 2)
     """
     state = source_state_dict(source)
+    if strict:
+        return _load_exactly(model, state, source)
     by_canonical: dict[str, str] = {}
     for key in state:
         by_canonical.setdefault(canonical_key(key), key)
