@@ -209,6 +209,10 @@ class VideoCLI(LightningCLI):
         command = self.subcommand
         cfg = self.config[command]
         cfg.run_name = cfg.run_name or _default_run_name(cfg)
+        network = cfg.model.model.get("init_args") if command != "fit" else None
+        if network is not None and network.get("pretrained") and (
+                cfg.model.get("init_from") or cfg.get("ckpt_path")):
+            network.pretrained = False  # every weight comes from the file: no ImageNet download
         self.run_dir = run_folder(cfg.runs_dir, cfg.run_name, command, cfg.get("ckpt_path"))
         if cfg.trainer.get("default_root_dir") is None:
             cfg.trainer.default_root_dir = str(self.run_dir)

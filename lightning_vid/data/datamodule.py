@@ -392,6 +392,11 @@ class ClipDataModule(L.LightningDataModule):
             fit_loop = getattr(trainer, "fit_loop", None)
             sampler.set_epoch(fit_loop.epoch_progress.current.processed if fit_loop else 0)
             generator = torch.Generator().manual_seed(seed)
+            if len(sampler) < batch_size:  # drop_last would leave an epoch without a batch
+                raise ValueError(
+                    f"train: {len(sampler)} videos{' per process' if world > 1 else ''} for "
+                    f"batch_size {batch_size}: the last, incomplete batch is dropped, so no "
+                    f"batch would be left; set --data.batch_size {len(sampler)} or less")
         workers = hp.num_workers
         # training: a loader whose state (sampler position, workers) Lightning checkpoints, so a
         # run killed mid-epoch resumes with the rest of the same epoch (tests/test_resume.py)

@@ -88,6 +88,18 @@ def test_unlabelled_list_predict_list_and_one_video(root):
     assert batch["clip"].shape == (1, 4, 3, 16, 16) and batch["label"].tolist() == [-1]
 
 
+def test_a_training_list_smaller_than_a_batch_is_an_error_not_an_empty_epoch(root):
+    lists(root, train=GOOD)
+    dm = VideoDataModule(str(root), val_list=None, **{**TINY, "batch_size": 3})
+    dm.setup("fit")
+    with pytest.raises(ValueError, match=r"train: 2 videos for batch_size 3: .* "
+                                         r"--data.batch_size 2 or less"):
+        dm.train_dataloader()
+    dm = VideoDataModule(str(root), val_list=None, **{**TINY, "batch_size": 2})
+    dm.setup("fit")
+    assert len(dm.train_dataloader()) == 1
+
+
 def test_excel_csv_with_bom_and_crlf_is_read(root):
     lists(root, test="\ufeffpath,label\r\nv/a.mp4,0\r\nv/b.mp4,1\r\n")
     dm = VideoDataModule(str(root), **TINY)
