@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PINS   ?= requirements/pins.txt
 DATA   ?= data/synthetic
+TEST_WORKERS ?= 2
 export WANDB_MODE ?= offline
 export WANDB_SILENT ?= true
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
@@ -23,8 +24,8 @@ $(STAMP): setup.cfg pyproject.toml $(PINS)
 demo: setup  ## generate the synthetic benchmark, train and test TSN and TSM, print the table
 	$(BIN)/python scripts/demo.py --data $(DATA)
 
-test: setup  ## the test suite
-	$(BIN)/python -m pytest -q
+test: setup  ## the test suite in TEST_WORKERS processes (2: the CI machine's cores; 0: in this one)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 bench: setup  ## every registered architecture (list_models()) on the synthetic benchmark, side by side: runs/zoo.md, runs/zoo.png
 	$(BIN)/python scripts/demo.py --data $(DATA) --arch all --out runs/bench.md
