@@ -49,11 +49,12 @@ Choices the paper leaves open (none contradicts it):
   architecture here (TSN, TSM alike). That step moves the BN's weight off zero, and from the
   second step the predictors learn, their gradient growing with it (tests/blocks/
   test_trm.py). This start is not why from-scratch TRM trails the two-stage recipe: on the
-  bench recipe (R18, 48 px, T = 4) the predictors' gradient stays 0.4-0.5x that of conv1 in
-  the same block whether the last BN starts at 0 or 1, and a trunk without the zero BN
-  (``zero_init_last=False``) trains worse, not better: with the BN at 1 the first steps
-  saturate tanh (max |R| = T, every tap outside the clip, by step 5), and TSM's loss jumps as
-  TRM's does (figures and commands: README, "Measured").
+  bench recipe (R18, 48 px, T = 4) the predictors' gradient is 0.4-0.5x that of conv1 in the
+  same block from the second step on (conv1: a weight every module here learns from scratch;
+  0.4-2.8x with the BN at 1), and a trunk without the zero BN (``zero_init_last=False``)
+  trains worse, not better: with the BN at 1 the first steps saturate tanh (max |R| = T, taps
+  outside the clip, by step 5), and TSM's loss jumps as TRM's does (figures and commands:
+  README, "Measured"). We keep timm's zero BN, for TRM as for every module.
 - Direction: the output at t samples X at t + R (Eq. 5; Eq. 13's left side indexes the
   output by t0 + tg, read as the value fetched for t0), so R = +1 is TSM's "shift left".
 - Borders: X = 0 outside [0, T - 1] (Eq. 14's sum runs past the clip; TSM pads zeros).
