@@ -49,9 +49,9 @@ Choices the paper leaves open (none contradicts it):
   architecture here (TSN, TSM alike). That step moves the BN's weight off zero, and from the
   second step the predictors learn, their gradient growing with it (tests/blocks/
   test_trm.py). This start is not why from-scratch TRM trails the two-stage recipe: on the
-  bench recipe (R18, 48 px, T = 4) the predictors' gradient is 0.4-0.5x that of conv1 in the
-  same block from the second step on (conv1: a weight every module here learns from scratch;
-  0.4-2.8x with the BN at 1), and a trunk without the zero BN (``zero_init_last=False``)
+  bench recipe (R18, 48 px, T = 4) the predictors' gradient is 0.37-0.54x that of conv1 in
+  the same block from the second step on (conv1: a weight every module here learns from
+  scratch; 0.44-2.8x with the BN at 1), and a trunk without the zero BN (``zero_init_last=False``)
   trains worse, not better: with the BN at 1 the first steps saturate tanh (max |R| = T, taps
   outside the clip, by step 5), and TSM's loss jumps as TRM's does (figures and commands:
   README, "Measured"). We keep timm's zero BN, for TRM as for every module.
