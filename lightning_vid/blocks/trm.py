@@ -38,8 +38,23 @@ Choices the paper leaves open (none contradicts it):
 - The predictors read only the first C' channels (Eqs. 6, 8, 10 sum c up to C'); Eq. 10's
   W_c^i drops the input-position index as Eq. 1 drops the channel one: a full HW -> HW conv.
 - Initialisation: predictor weights and bias zero, so R = 0 and the module is the identity
-  at the start (the paper inserts TRM into a trained TSN, Sec. 4.2); weights still receive
-  gradients since dL/dW = dL/dR' x X.
+  at the start (the paper inserts TRM into a trained TSN, Sec. 4.2, and says nothing of the
+  predictor's start). Its weights learn through dL/dW = dL/dR' x X, dL/dR' = T dL/dR
+  (tanh'(0) = 1), dL/dR = dL/dY (X(t+1) - X(t)): non-zero once gradient reaches Y, TRM's
+  output, which feeds conv1 of the residual branch. In a trained trunk (pretrained, or the
+  paper's two stages) it does at once. From scratch it does not on the first step: timm
+  zero-initialises the last BN of every residual branch (``zero_init_last``: bn2 of
+  BasicBlock, bn3 of Bottleneck), the branch's output is then a constant, dL/dY = 0, and the
+  predictors get exactly zero gradient, like conv1, bn1 and conv2 of every block of any
+  architecture here (TSN, TSM alike). That step moves the BN's weight off zero, and from the
+  second step the predictors learn, their gradient growing with it (tests/blocks/
+  test_trm.py). This start is not why from-scratch TRM trails the two-stage recipe: on the
+  bench recipe (R18, 48 px, T = 4) the predictors' gradient is 0.37-0.54x that of conv1 in
+  the same block from the second step on (conv1: a weight every module here learns from
+  scratch; 0.44-2.8x with the BN at 1), and a trunk without the zero BN (``zero_init_last=False``)
+  trains worse, not better: with the BN at 1 the first steps saturate tanh (max |R| = T, taps
+  outside the clip, by step 5), and TSM's loss jumps as TRM's does (figures and commands:
+  README, "Measured"). We keep timm's zero BN, for TRM as for every module.
 - Direction: the output at t samples X at t + R (Eq. 5; Eq. 13's left side indexes the
   output by t0 + tg, read as the value fetched for t0), so R = +1 is TSM's "shift left".
 - Borders: X = 0 outside [0, T - 1] (Eq. 14's sum runs past the clip; TSM pads zeros).

@@ -197,3 +197,33 @@ def test_placement_and_per_block_feature_sizes():
     m = trms["trunk.layer3.0.conv1.temporal"]
     assert m.predictor.weight.shape == (36, 36, 3, 7) and m.relocated == 128 // 8
     assert sum(p.numel() for p in m.parameters()) == 36 * 36 * 21 + 36
+
+
+def _predictor_grads(model, x, y):
+    model.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    return [m.predictor.weight.grad.abs().sum().item() for m in model.modules()
+            if isinstance(m, TemporalRelocation)]
+
+
+def test_from_scratch_the_predictor_learns_from_the_second_step_not_the_first():
+    """The header's claim: timm zero-initialises the last BN of every residual branch, so on
+    the first step no gradient reaches TRM (it sits inside the branch); that step moves the
+    BN's weight and the predictors get gradient from the second step. In a trunk whose last
+    BN is not zero (pretrained, or the paper's two stages) they get it at once."""
+    torch.manual_seed(0)
+    model = build_model("trm", num_classes=3, num_segments=T, backbone="resnet18", input_size=32)
+    x, y = torch.randn(4, T, 3, 32, 32), torch.tensor([0, 1, 2, 0])
+    last_bns = [b.bn2 for s in (3, 4) for b in getattr(model.trunk, f"layer{s}")]
+    assert all(bn.weight.abs().sum() == 0 for bn in last_bns)  # timm's zero_init_last
+    assert _predictor_grads(model, x, y) == [0.0] * 4
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    assert all(bn.weight.abs().sum() > 0 for bn in last_bns)
+    assert all(g > 0 for g in _predictor_grads(model, x, y))
+    trained_like = build_model("trm", num_classes=3, num_segments=T, backbone="resnet18",
+                               input_size=32)
+    with torch.no_grad():
+        for s in (3, 4):
+            for b in getattr(trained_like.trunk, f"layer{s}"):
+                b.bn2.weight.fill_(1.0)
+    assert all(g > 0 for g in _predictor_grads(trained_like, x, y))
