@@ -4,6 +4,7 @@ way a researcher adds a module (one decorator), are built, run, checked for batc
 independence, order sensitivity and gradients, exported, and drawn the same way."""
 
 import contextlib
+import copy
 import importlib.util
 import io
 import os
@@ -155,10 +156,18 @@ def test_gradients_reach_every_parameter(tiny):
 
 
 def _close_to_eager(exported: Tensor, model, batch) -> bool:
-    """float32 agreement: 1e-5 of the logits' scale (the awakened weights make them large)."""
+    """float32 agreement: 1e-5 of the logits' scale (the awakened weights make them large),
+    or, for a deep trunk whose awakened weights amplify rounding past that (TEA's Res2Net-50:
+    eager float32 itself is 1e-5 off float64), no farther from the float64 logits than
+    eager float32 is, with a margin of 4."""
     with torch.no_grad():
-        scale = max(1.0, float(model(batch).abs().max()))
-    return max_abs_diff(exported, model, batch) < 1e-5 * scale
+        eager = model(batch)
+        scale = max(1.0, float(eager.abs().max()))
+        if max_abs_diff(exported, model, batch) < 1e-5 * scale:
+            return True
+        exact = copy.deepcopy(model).double()(batch.double())
+        own = float((eager.double() - exact).abs().max())
+        return float((exported.double() - exact).abs().max()) <= 4 * own
 
 
 def test_torchscript_export_matches_eager(tiny, tmp_path):
