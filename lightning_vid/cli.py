@@ -242,7 +242,7 @@ class VideoCLI(LightningCLI):
             return
         spec = get_architecture(arch.architecture)
         try:
-            spec.check_trunk(network.init_args.get("backbone") or spec.backbone)
+            spec.check_trunk((network.get("init_args") or {}).get("backbone") or spec.backbone)
         except ValueError as err:
             self._parser(self.subcommand).error(f"model.model.init_args.backbone: {err}")
 
