@@ -40,6 +40,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from lightning_vid.callbacks import DataWaitTimer, PredictionWriter, RandomState
+from lightning_vid.models import get_architecture
 from lightning_vid.runs import best_checkpoint, run_folder, shown
 from lightning_vid.system import VideoClassifier
 
@@ -208,6 +209,7 @@ class VideoCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         command = self.subcommand
         cfg = self.config[command]
+        self._check_backbone()
         cfg.run_name = cfg.run_name or _default_run_name(cfg)
         network = cfg.model.model.get("init_args") if command != "fit" else None
         if network is not None and network.get("pretrained") and (
@@ -233,6 +235,20 @@ class VideoCLI(LightningCLI):
         if crop and hasattr(network, "num_segments"):  # real FLOPs in the model summary
             frames = network.num_segments * getattr(network, "frames_per_segment", 1)
             self.model.example_input_array = torch.zeros(1, frames, 3, crop, crop)
+
+    def _check_backbone(self) -> None:
+        """A registered model on a trunk it refuses (TEA: Res2Net only) is a bad config, told
+        before anything is built, with the architecture's message."""
+        network = self.config[self.subcommand].model.model
+        module, _, name = str(network.get("class_path", "")).rpartition(".")
+        arch = getattr(sys.modules.get(module), name, None)
+        if getattr(arch, "architecture", None) is None:
+            return
+        spec = get_architecture(arch.architecture)
+        try:
+            spec.check_trunk((network.get("init_args") or {}).get("backbone") or spec.backbone)
+        except ValueError as err:
+            self._parser(self.subcommand).error(f"model.model.init_args.backbone: {err}")
 
     def _check_num_classes(self) -> None:
         """``num_classes`` comes from the data; a different value in the model section (or in

@@ -5,7 +5,9 @@
     python scripts/bench_speed.py --device cuda --batch 32 --precision bf16 --channels-last
 
 All models are built and timed in one run, interleaved (round-robin over repeats, the fastest
-repeat kept), on the same trunk, T = 8, training mode. The rule of thumb checked in the last
+repeat kept), on the same trunk, T = 8, training mode. A module that cannot be built on that
+trunk (TEA: Res2Net only) runs on its paper's trunk, and a TSN on that trunk is added
+(``tsn@res2net50_26w_4s``) as the reference of its ratios. The rule of thumb checked in the last
 column: a module's time ratio to TSN should stay within 1.25x its GMAC ratio to TSN
 (``time_ratio <= 1.25 * gmac_ratio``). GMACs are fvcore's (elementwise work is not counted,
 which is exactly what the rule makes visible). ``--device cuda`` (synchronised timing),
@@ -22,7 +24,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from lightning_vid.models import build_model, list_models
+from lightning_vid.models import build_model, get_architecture, list_models
 from lightning_vid.models.complexity import count_gmacs
 
 
@@ -57,13 +59,20 @@ def main(argv: list[str] | None = None) -> int:
     fmt = torch.channels_last if args.channels_last else torch.contiguous_format
     torch.set_num_threads(args.threads)
     archs = args.arch or list_models()
-    archs = ["tsn"] + [a for a in archs if a != "tsn"]
+    trunks = {"tsn": args.backbone}  # row -> trunk; ARCH@TRUNK rows: not on --backbone
+    for arch in (a for a in archs if a != "tsn"):
+        spec = get_architecture(arch)
+        if spec.accepts(args.backbone):
+            trunks[arch] = args.backbone
+        else:
+            trunks[f"tsn@{spec.backbone}"] = trunks[f"{arch}@{spec.backbone}"] = spec.backbone
+    archs = list(trunks)
     models, clips, best, gmacs = {}, {}, {}, {}
     target = torch.zeros(args.batch, dtype=torch.long, device=device)
     for arch in archs:
         torch.manual_seed(0)
-        m = build_model(arch, num_classes=400, num_segments=8, backbone=args.backbone,
-                        input_size=args.size).train()
+        m = build_model(arch.partition("@")[0], num_classes=400, num_segments=8,
+                        backbone=trunks[arch], input_size=args.size).train()
         gmacs[arch] = count_gmacs(m, args.size)
         models[arch] = m = m.to(device, memory_format=fmt)
         n = m.num_segments * m.frames_per_segment
@@ -78,12 +87,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.threads} threads"
     print(f"{args.backbone}, T=8, {args.size}x{args.size}, batch {args.batch}, {where}, "
           f"{args.precision}{', channels-last' if args.channels_last else ''}, "
-          f"fastest of {args.repeats}; forward+backward\n")
+          f"fastest of {args.repeats}; forward+backward; ARCH@TRUNK rows on TRUNK, every ratio "
+          "to TSN on the same trunk\n")
     print("| model | GMACs/clip | ms/clip | clips/s | GMAC ratio | time ratio | "
           "time <= 1.25 x GMAC ratio |")
     print("|---|---|---|---|---|---|---|")
     for arch in archs:
-        g, t = gmacs[arch] / gmacs["tsn"], best[arch] / best["tsn"]
+        ref = f"tsn@{trunks[arch]}" if f"tsn@{trunks[arch]}" in archs else "tsn"
+        g, t = gmacs[arch] / gmacs[ref], best[arch] / best[ref]
         print(f"| {arch} | {gmacs[arch]:.2f} | {1e3 * best[arch] / args.batch:.0f} | "
               f"{args.batch / best[arch]:.1f} | {g:.3f} | {t:.3f} | "
               f"{'yes' if t <= 1.25 * g else 'NO'} |")

@@ -9,8 +9,9 @@ every architecture trained with its synthetic config, one recipe for all). Every
 measured here on models built from the same configs:
 
 - parameters, and GMACs per clip (fvcore multiply-adds) at the benchmark size (the config's
-  trunk, T and crop) and at the papers' size (ResNet-50 trunk for every module, 8 segments,
-  224x224, 400 classes);
+  trunk, T and crop) and at the papers' size (8 segments, 224x224, 400 classes, a ResNet-50
+  trunk for every row on a plain ResNet; rows on another trunk keep it: TEA and its TSN
+  reference on Res2Net-50);
 - training throughput (clips/s: forward, backward and an SGD step on a random batch of the
   config's batch size) and inference throughput (eval mode, no autograd): all models in one
   process, timed round-robin, median of ``--steps`` steps after 2 warm-up steps, with all of
@@ -19,7 +20,9 @@ measured here on models built from the same configs:
   through /proc/self/clear_refs) over 3 training steps, above the memory held once the model
   and batch exist (Linux only).
 
-Every measured figure is also given relative to TSN from the same run.
+Every measured figure is also given relative to TSN on the same trunk from the same run
+(``tsn@<trunk>`` rows, which ``scripts/demo.py --arch all`` trains for a module whose config
+has another trunk than TSN's: TEA on Res2Net-50), else to TSN.
 """
 
 from __future__ import annotations
@@ -39,10 +42,10 @@ import torch.nn.functional as F
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from demo import config_for, resolved_config  # noqa: E402  (scripts/ is not a package)
+from demo import config_for, resolved_config, short_name  # noqa: E402  (scripts/ is not a package)
 
 from lightning_vid.checkpoint import model_from_config  # noqa: E402
-from lightning_vid.models import build_model  # noqa: E402
+from lightning_vid.models import build_model, get_architecture  # noqa: E402
 from lightning_vid.models.complexity import count_gmacs, count_params  # noqa: E402
 
 
@@ -50,7 +53,7 @@ def read_results(path: Path) -> dict[str, float]:
     """``{arch: test top-1 in %}`` from the Markdown table ``scripts/demo.py`` writes."""
     rows = {}
     for line in path.read_text().splitlines():
-        m = re.match(r"\|\s*(\w+)\s*\|\s*([\d.]+) %", line)
+        m = re.match(r"\|\s*([\w@.]+)\s*\|\s*([\d.]+) %", line)
         if m:
             rows[m.group(1)] = float(m.group(2))
     if not rows:
@@ -60,10 +63,30 @@ def read_results(path: Path) -> dict[str, float]:
 
 def build_from_config(arch: str) -> tuple[torch.nn.Module, dict]:
     """The model of the architecture's synthetic config, as the CLI builds it, and the config's
-    data section (the config resolved as the CLI reads it: sub-config files, defaults)."""
+    data section (the config resolved as the CLI reads it: sub-config files, defaults) with
+    the trunk it names under ``"backbone"``."""
     path, overrides = config_for(arch)
     cfg = resolved_config(path, *overrides)
-    return model_from_config(cfg, num_classes=8), cfg["data"]["init_args"]
+    backbone = cfg["model"]["model"]["init_args"]["backbone"]
+    data = dict(cfg["data"]["init_args"],
+                backbone=backbone or get_architecture(arch.partition("@")[0]).backbone)
+    return model_from_config(cfg, num_classes=8), data
+
+
+def paper_model(arch: str, backbone: str) -> torch.nn.Module:
+    """``arch`` (``ARCH@BACKBONE`` too) at the papers' size: 8 segments, 224x224, 400 classes,
+    on ResNet-50 if the bench trunk ``backbone`` is a plain ResNet, else on ``backbone``."""
+    trunk = "resnet50" if re.fullmatch(r"resnet\d+", backbone) else backbone
+    return build_model(arch.partition("@")[0], num_classes=400, num_segments=8, backbone=trunk,
+                       input_size=224)
+
+
+def reference(row: dict, rows: list[dict]) -> dict:
+    """The TSN row that ``row``'s relative figures divide by: TSN on ``row``'s trunk if the
+    run has one, else the ``tsn`` row."""
+    same = f"tsn@{row['backbone']}"
+    return next((r for r in rows if r["arch"] == same),
+                next(r for r in rows if r["arch"] == "tsn"))
 
 
 def _setup(arch: str) -> tuple[torch.nn.Module, dict, torch.Tensor, torch.Tensor]:
@@ -139,8 +162,7 @@ def measure(archs: list[str], steps: int, memory: bool = True,
     for arch in archs:
         model, data, clip, _ = built[arch]
         batch = clip.shape[0]
-        paper = build_model(arch, num_classes=400, num_segments=8, backbone="resnet50",
-                            input_size=224)
+        paper = paper_model(arch, data["backbone"])
         mib = float("nan")
         if memory:
             out = subprocess.run([sys.executable, __file__, "--peak-memory", arch,
@@ -153,32 +175,34 @@ def measure(archs: list[str], steps: int, memory: bool = True,
                      "train_cps": batch / statistics.median(train_s[arch]),
                      "infer_cps": batch / statistics.median(infer_s[arch]),
                      "peak_mib": mib, "batch": batch, "frames": clip.shape[1],
-                     "crop": data["crop_size"], "threads": torch.get_num_threads()})
+                     "crop": data["crop_size"], "threads": torch.get_num_threads(),
+                     "backbone": data["backbone"]})
         print(f"{arch}: measured", flush=True)
     return rows
 
 
 def table(rows: list[dict], top1: dict[str, float]) -> str:
-    tsn = next(r for r in rows if r["arch"] == "tsn")
-
     def rel(r: dict, key: str, fmt: str) -> str:
-        return f"{format(r[key], fmt)} ({r[key] / tsn[key]:.2f}x)"
+        return f"{format(r[key], fmt)} ({r[key] / reference(r, rows)[key]:.2f}x)"
 
     b = rows[0]
-    lines = [f"| model | test top-1 | params | GMACs R50 8x224² | GMACs bench | "
+    lines = [f"| model | trunk | test top-1 | params | GMACs 8x224² | GMACs bench | "
              f"train clips/s | infer clips/s | train peak memory |",
-             "|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['arch']} | {top1[r['arch']]:.1f} % | {r['params'] / 1e6:.2f} M | "
+        lines.append(f"| {r['arch']} | {short_name(r['backbone'])} | {top1[r['arch']]:.1f} % | "
+                     f"{r['params'] / 1e6:.2f} M | "
                      f"{rel(r, 'gmacs_r50', '.2f')} | {rel(r, 'gmacs_bench', '.3f')} | "
                      f"{rel(r, 'train_cps', '.1f')} | {rel(r, 'infer_cps', '.1f')} | "
                      f"{rel(r, 'peak_mib', '.0f')} MiB |")
     lines.append("")
-    lines.append(f"Bench size: each synthetic config's trunk (ResNet-18), {b['frames']} frames "
+    lines.append(f"Bench size: each synthetic config's trunk (r18: ResNet-18, r2n50: "
+                 f"Res2Net-50 26w4s), {b['frames']} frames "
                  f"per clip (TDN: {next((r['frames'] for r in rows if r['arch'] == 'tdn'), '-')}"
                  f", 5 per segment) at {b['crop']}x{b['crop']}, batch {b['batch']}; "
                  f"{b['threads']} threads on {os.cpu_count()} CPU cores, torch {torch.__version__}. "
-                 "(x) = relative to TSN in the same run.")
+                 "GMACs 8x224²: ResNet-50 for the r18 rows, Res2Net-50 for the r2n50 rows, "
+                 "400 classes. (x) = relative to TSN on the same trunk in the same run.")
     return "\n".join(lines)
 
 
@@ -188,12 +212,11 @@ def plot(rows: list[dict], top1: dict[str, float], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tsn = next(r for r in rows if r["arch"] == "tsn")
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
-    for ax, key, label in ((axes[0], "train_cps", "training throughput (x TSN)"),
-                           (axes[1], "gmacs_r50", "GMACs at R50 8x224² (x TSN)")):
+    for ax, key, label in ((axes[0], "train_cps", "training throughput (x TSN, same trunk)"),
+                           (axes[1], "gmacs_r50", "GMACs at 8x224² (x TSN, same trunk)")):
         for r in rows:
-            x = r[key] / tsn[key]
+            x = r[key] / reference(r, rows)[key]
             ax.scatter(x, top1[r["arch"]], s=20 + 4 * r["params"] / 1e6)
             ax.annotate(r["arch"], (x, top1[r["arch"]]), xytext=(4, 4),
                         textcoords="offset points", fontsize=8)

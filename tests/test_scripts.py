@@ -51,3 +51,40 @@ def test_zoo_measures_from_the_config_and_reports_relative_to_tsn(zoo):
     text = zoo.table(rows, {"tsn": 50.0, "tsm": 90.0})
     tsn_line = next(line for line in text.splitlines() if line.startswith("| tsn |"))
     assert tsn_line.count("(1.00x)") == 4  # the measured columns, relative to itself
+
+
+def test_the_bench_gives_a_module_on_another_trunk_a_tsn_on_that_trunk():
+    """TEA is built only on Res2Net-50: ``--arch all`` trains ``tsn@res2net50_26w_4s`` before
+    it, whose config is TSN's on TEA's trunk under its own run name."""
+    demo = _load("demo")
+    assert demo.with_references(["tsn", "tam", "tea"]) == [
+        "tsn", "tam", "tsn@res2net50_26w_4s", "tea"]
+    config, overrides = demo.config_for("tsn@res2net50_26w_4s")
+    assert Path(config).name == "tsn_r18_4x1_synthetic.yaml"
+    assert overrides == ["--model.model.init_args.backbone=res2net50_26w_4s",
+                         "--run_name=tsn_r2n50_4x1_synthetic"]
+    with pytest.raises(ValueError, match="'resnet18'.*res2net50_26w_4s"):
+        demo.config_for("tea@resnet18")
+
+
+def _row(arch, backbone, cps, gmacs):
+    return {"arch": arch, "backbone": backbone, "params": 1e6, "gmacs_r50": gmacs,
+            "gmacs_bench": gmacs / 100, "train_cps": cps, "infer_cps": cps, "peak_mib": 100.0,
+            "frames": 4, "crop": 48, "batch": 16, "threads": 2}
+
+
+def test_the_zoo_reports_each_module_relative_to_tsn_on_its_own_trunk(zoo, tmp_path):
+    """TEA's throughput and GMACs divide by TSN on Res2Net-50's, the others' by TSN's."""
+    rows = [_row("tsn", "resnet18", 60.0, 32.0), _row("tsm", "resnet18", 30.0, 32.0),
+            _row("tsn@res2net50_26w_4s", "res2net50_26w_4s", 20.0, 34.0),
+            _row("tea", "res2net50_26w_4s", 10.0, 34.0)]
+    assert zoo.reference(rows[3], rows) is rows[2] and zoo.reference(rows[1], rows) is rows[0]
+    top1 = {"tsn": 32.0, "tsm": 96.0, "tsn@res2net50_26w_4s": 33.0, "tea": 90.0}
+    lines = zoo.table(rows, top1).splitlines()
+    tea = next(line for line in lines if line.startswith("| tea |"))
+    assert "| r2n50 | 90.0 % |" in tea and tea.count("(0.50x)") == 2  # clips/s: 10 / 20
+    demo = _load("demo")  # the training table it reads names such rows the same way
+    trained = [{"arch": arch, "config": "a.yaml", "acc1": acc / 100, "acc5": 1.0, "params": 1e6,
+                "train_s": 60.0, "epochs": 8} for arch, acc in top1.items()]
+    (tmp_path / "bench.md").write_text(demo.table(trained))
+    assert zoo.read_results(tmp_path / "bench.md") == top1

@@ -33,7 +33,16 @@ runs once more on ME's output, which is non-negative, so nothing changes.
 Departures (where paper and authors' code disagree we follow the code; the other choice is an
 option where it is cheap):
 
-- Trunk: Res2Net-50 26w4s by default, as appendix B.1 and the code (section 4.2 says ResNet-50).
+- Trunk: Res2Net only (``res2net*``, ``res2next*``; Res2Net-50 26w4s by default), as appendix
+  B.1 and the code (section 4.2 says ResNet-50; appendix B.1 explains that MTA is based on
+  Res2Net). MTA is a Res2Net block's hierarchical 3x3 stage with temporal convs added; a plain
+  ResNet's 3x3 conv2 is one full C -> C conv that C/4 -> C/4 sub-convs cannot compute (they
+  would keep 3/16 of its weights: 15.3 M parameters for TEA on ResNet-50 against TSN's 24.3 M),
+  so a pretrained ResNet's function at initialisation would be lost, and neither the paper's
+  tables nor the code build one. ``build_model("tea", backbone="resnet50")`` is refused, before
+  any weight is built, with a message pointing to ``backbone="res2net50_26w_4s"``. TEA's fair
+  baseline is TSN on the same Res2Net trunk (README, ``make bench``), as the paper's Table 1
+  sets baselines on that trunk ("(2+1)D Res2Net").
 - Attention A = sigmoid - 1/2 in (-1/2, 1/2), the code (``attention_scale="half"``); ``"full"``
   is the paper's 2 sigmoid - 1 (Eq. 4).
 - ME has BN after conv_red and after conv_exp (code; not in the paper); its width is floor(C/r)
@@ -49,18 +58,11 @@ option where it is cheap):
   not a Conv1d on ``(B*H*W, C, T)``: same values, no permutes; fvcore misses its MACs (0.074 G
   for Res2Net-50 at 8 x 224^2). In place on slices when training; out of place (padded
   frames) while traced, for TorchScript / ONNX export (``lightning_vid/export.py``).
-
-ResNet trunks (in neither paper nor code): ME after conv1 -> bn1 -> act1 (on a BasicBlock,
-after the first 3x3); MTA replaces conv2 (:func:`mta_replacing`): conv2's C channels become 4
-fragments whose 3x3 sub-convs (C/4 -> C/4) keep conv2's stride and dilation and start from its
-block-diagonal weights; no BN/ReLU per fragment (Eq. 6 as written) since the block's bn2, act2
-follow; cascade when the stride is 1, else the pass-through is average-pooled. The 3x3 stage
-keeps 3/16 of its weights and MACs.
 """
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -116,94 +118,20 @@ class MotionExcitation(Recorder, nn.Module):
         return x * (1.0 + a)  # Eq. 5: X + X * A
 
 
-class MultipleTemporalAggregation(nn.Module):
-    """MTA (Eq. 6-7) in place of a ResNet block's 3x3 conv, ``(B*T, C, H, W)`` ->
-    ``(B*T, C, H/stride, W/stride)``. (On Res2Net, MTA is the block's own hierarchical
-    stage with temporal convs added: :func:`tea`.)
-
-    Args:
-        channels: C, split into ``scale`` fragments of ``C // scale`` channels.
-        num_segments: T.
-        scale: the number of fragments (4).
-        stride: spatial stride of fresh sub-convs and of the default pass-through pool.
-        cascade: hierarchical residual sums between fragments.
-        shift_passthrough: a shift-initialised temporal conv on the last fragment (code).
-        convs: ``scale - 1`` spatial sub-convs to use (fresh 3x3 convs when None).
-        pool: applied to the pass-through fragment; default AvgPool2d(3, stride, 1) if stride > 1.
-
-    >>> mta = MultipleTemporalAggregation(64, num_segments=4, stride=2, cascade=False)
-    >>> mta(torch.randn(8, 64, 8, 8)).shape
-    torch.Size([8, 64, 4, 4])
-    """
-
-    def __init__(self, channels: int, num_segments: int, *, scale: int = 4, stride: int = 1,
-                 cascade: bool = True, shift_passthrough: bool = True,
-                 convs: Optional[nn.ModuleList] = None, pool: Optional[nn.Module] = None) -> None:
-        super().__init__()
-        if channels % scale:
-            raise ValueError(f"MTA needs channels divisible by scale={scale}, got {channels}")
-        self.width = width = channels // scale
-        self.cascade = cascade
-        self.temporal = nn.ModuleList(TemporalConv(width, num_segments) for _ in range(scale - 1))
-        self.passthrough = (TemporalConv(width, num_segments, fold_div=2) if shift_passthrough
-                            else nn.Identity())
-        self.convs = convs if convs is not None else nn.ModuleList(
-            nn.Conv2d(width, width, 3, stride, padding=1, bias=False) for _ in range(scale - 1)
-        )
-        if pool is None:
-            pool = nn.AvgPool2d(3, stride, padding=1) if stride > 1 else nn.Identity()
-        self.pool = pool
-
-    def forward(self, x: Tensor) -> Tensor:
-        xs = torch.split(x, self.width, dim=1)  # scale x (B*T, C/scale, H, W)
-        outs = []
-        sp = xs[0]
-        for i, (tconv, conv) in enumerate(zip(self.temporal, self.convs)):
-            sp = sp + xs[i] if self.cascade and i > 0 else xs[i]  # Eq. 6 hierarchical residual
-            sp = conv(tconv(sp))
-            outs.append(sp)
-        outs.append(self.pool(self.passthrough(xs[-1])))
-        return torch.cat(outs, dim=1)  # Eq. 7, (B*T, C, H', W')
-
-
-def mta_replacing(conv: nn.Conv2d, num_segments: int, *, scale: int = 4, **kwargs) -> nn.Module:
-    """MTA in place of a ResNet block's 3x3 ``conv`` (the ``replace_conv2`` slot).
-
-    Fragments keep ``conv``'s stride, dilation and (divided) groups and start from its
-    block-diagonal weights; ``kwargs`` go to :class:`MultipleTemporalAggregation`.
-    """
-    c, groups = conv.out_channels, conv.groups
-    if conv.in_channels != c or c % scale or (groups > 1 and groups % scale):
-        raise ValueError(f"cannot split {conv} into {scale} fragments")
-    w, stride = c // scale, conv.stride[0]
-    convs = nn.ModuleList()
-    for i in range(scale - 1):
-        sub = nn.Conv2d(w, w, 3, stride, conv.padding, conv.dilation, max(1, groups // scale),
-                        bias=False)
-        with torch.no_grad():  # block i of the diagonal: outputs and inputs i*w..(i+1)*w
-            block = conv.weight[i * w : (i + 1) * w]  # (C/scale, C/groups, 3, 3)
-            sub.weight.copy_(block if groups > 1 else block[:, i * w : (i + 1) * w])
-        convs.append(sub)
-    return MultipleTemporalAggregation(
-        c, num_segments, scale=scale, stride=stride, cascade=stride == 1, convs=convs, **kwargs
-    )
-
-
-@register_block("tea", placement="block", backbone="res2net50_26w_4s", figures=[
-    PaperFigure("TEA paper, CVPR 2020 (Res2Net-50, 8f: 35 G) / measured official code", 400,
-                224, 24.92, 35.0, note="official code: 24,919,354 params, 34.54 GMACs; fvcore "
-                "misses the elementwise temporal convs (+0.074 G)"),
-    PaperFigure("ours: TEA on ResNet-50 (ME after act1, MTA replaces conv2)", 400, 224,
-                kwargs={"backbone": "resnet50"}, note="no paper figure; conv2 keeps 3/16 weights"),
-])
+@register_block(
+    "tea", placement="block", backbone="res2net50_26w_4s", trunks=("res2net*", "res2next*"),
+    trunk_reason="TEA's multi-temporal aggregation is a Res2Net block's hierarchical 3x3 "
+                 "stage; a plain ResNet's full 3x3 conv2 cannot become one",
+    figures=[PaperFigure("TEA paper, CVPR 2020 (Res2Net-50, 8f: 35 G) / measured official code",
+                         400, 224, 24.92, 35.0, note="official code: 24,919,354 params, 34.54 "
+                         "GMACs; fvcore misses the elementwise temporal convs (+0.074 G)")])
 def tea(channels: int, num_segments: int, *, reduction: int = 16,
         attention_scale: AttentionScale = "half", shift_passthrough: bool = True,
         target: nn.Module) -> nn.Module:
-    """Make the residual block ``target`` a TEA block, in place, and return it.
+    """Make the Res2Net ``Bottle2neck`` ``target`` a TEA block, in place, and return it.
 
-    Res2Net ``Bottle2neck``: ME after ``relu(bn1(conv1))``, an identity-initialised tconv before
-    each of its 3x3 sub-convs and a shift-initialised one on the pass-through split (code).
-    ResNet blocks: ME after act1 and :func:`mta_replacing` in place of conv2.
+    ME after ``relu(bn1(conv1))``, an identity-initialised tconv before each of its 3x3
+    sub-convs and a shift-initialised one on the pass-through split (code).
 
     Args:
         channels: C, the block's width after conv1.
@@ -211,16 +139,18 @@ def tea(channels: int, num_segments: int, *, reduction: int = 16,
         reduction, attention_scale: ME's (:class:`MotionExcitation`).
         shift_passthrough: the shift-initialised tconv on the pass-through fragment (code);
             False leaves it untouched (paper).
-        target: the residual block.
+        target: the Res2Net residual block.
+
+    Raises:
+        TypeError: ``target`` is not a Res2Net block (the ``tea`` registration refuses other
+            trunks earlier, by name).
     """
+    if not is_res2net_block(target):
+        raise TypeError(f"TEA needs a Res2Net Bottle2neck, got {type(target).__name__}; "
+                        "build it on backbone='res2net50_26w_4s'")
     insert(target, "after_conv1", lambda c, _: MotionExcitation(
         c, num_segments, reduction=reduction, attention_scale=attention_scale))
-    if is_res2net_block(target):
-        insert(target, "before_subconvs", lambda c, _: TemporalConv(c, num_segments))
-        if shift_passthrough:
-            insert(target, "before_passthrough",
-                   lambda c, _: TemporalConv(c, num_segments, fold_div=2))
-    else:
-        insert(target, "replace_conv2", lambda _, conv: mta_replacing(
-            conv, num_segments, shift_passthrough=shift_passthrough))
+    insert(target, "before_subconvs", lambda c, _: TemporalConv(c, num_segments))
+    if shift_passthrough:
+        insert(target, "before_passthrough", lambda c, _: TemporalConv(c, num_segments, fold_div=2))
     return target

@@ -19,6 +19,9 @@ from lightning_vid.models import PaperFigure, register_block
 @register_block("tsn", placement=None, figures=[
     PaperFigure("TSM paper Table (TSN R50 8f) / measured official code", 400, 224, 24.33, 32.7,
                 note="official-code measurement: 24,327,632 params, 32.70 GMACs"),
+    PaperFigure("TSN on TEA's trunk (Res2Net-50 26w4s) / measured official code", 400, 224,
+                24.47, 34.03, kwargs={"backbone": "res2net50_26w_4s"},
+                note="TEA's reference; official-code measurement: 24,469,720 params, 34.03 GMACs"),
 ])
 class NoTemporalBlock(nn.Identity):
     """TSN injects nothing (``placement=None``); this class only carries the registration."""

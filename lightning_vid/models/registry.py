@@ -27,6 +27,7 @@ papers' figures that ``scripts/model_figures.py`` compares with.
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import inspect
 import pkgutil
@@ -102,6 +103,8 @@ class Architecture:
     figures: tuple[PaperFigure, ...]
     class_name: str
     module: str
+    trunks: tuple[str, ...] = ()
+    trunk_reason: str = ""
     options: tuple[Option, ...] = ()
     hook_options: tuple[Option, ...] = ()
     context: tuple[str, ...] = ()
@@ -111,6 +114,23 @@ class Architecture:
     def temporal(self) -> bool:
         """False for an architecture without temporal modelling (TSN): nothing is injected."""
         return self.placement is not None or bool(self.combine) or self.frame_hook is not None
+
+    def accepts(self, backbone: str) -> bool:
+        """Whether ``backbone`` (a timm name, pretrained tag allowed) matches :attr:`trunks`
+        (always, when the registration names none)."""
+        base = backbone.split(".", 1)[0]
+        return not self.trunks or any(fnmatch.fnmatch(base, p) for p in self.trunks)
+
+    def check_trunk(self, backbone: str) -> None:
+        """Raise a ValueError naming ``backbone`` and the paper's trunk if it is not
+        accepted (:meth:`accepts`); called before any weight is built."""
+        if not self.accepts(backbone):
+            why = f" ({self.trunk_reason})" if self.trunk_reason else ""
+            raise ValueError(
+                f"{self.name} cannot be built on backbone {backbone!r}: it needs a trunk "
+                f"matching {', '.join(self.trunks)}{why}; use backbone={self.backbone!r} "
+                f"({self.name}'s paper trunk)"
+            )
 
 
 _ARCHS: dict[str, Architecture] = {}
@@ -150,6 +170,8 @@ def register_block(
     stages: Sequence[int] = (1, 2, 3, 4),
     select: Optional[BlockSelect] = None,
     backbone: str = "resnet50",
+    trunks: Sequence[str] = (),
+    trunk_reason: str = "",
     frames_per_segment: int = 1,
     frame_hook: Optional[type] = None,
     combine: Sequence[With] = (),
@@ -166,6 +188,11 @@ def register_block(
         stages: the stages (1..4 = res2..res5) that receive blocks by default.
         select: ``select(site)``: which residual blocks of those stages get one (default all).
         backbone: the default timm trunk (the paper's).
+        trunks: glob patterns of the timm trunks the block can be built on (TEA:
+            ``res2net*``); empty: any ResNet-family trunk. Another backbone is refused with a
+            ValueError, before any weight is built, that names it, ``trunk_reason`` and
+            ``backbone``.
+        trunk_reason: why the block needs those trunks (for that message).
         frames_per_segment: L; more than one needs a ``frame_hook``.
         frame_hook: a module class that sees the L frames of each segment before the trunk
             (TDN's short-term branch): ``frame_hook.from_trunk(trunk, num_segments,
@@ -191,6 +218,8 @@ def register_block(
         raise ValueError(f"unknown placement {placement!r}; valid: {', '.join(PLACEMENTS)}")
     if frames_per_segment != 1 and frame_hook is None:
         raise ValueError("frames_per_segment > 1 needs a frame_hook that consumes the frames")
+    if trunks and not any(fnmatch.fnmatch(backbone, p) for p in trunks):
+        raise ValueError(f"default backbone {backbone!r} does not match trunks {tuple(trunks)}")
 
     def register(block: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         what = f"register_block({name!r}) on {getattr(block, '__qualname__', block)}"
@@ -203,7 +232,8 @@ def register_block(
             backbone=backbone, frames_per_segment=frames_per_segment, frame_hook=frame_hook,
             combine=tuple(combine), head_init=head_init, figures=tuple(figures),
             class_name=class_name or name.upper(), module=block.__module__, options=options,
-            hook_options=hook_options, context=context,
+            hook_options=hook_options, context=context, trunks=tuple(trunks),
+            trunk_reason=trunk_reason,
         )
         _add(arch, block)
         return block

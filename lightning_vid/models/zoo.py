@@ -85,6 +85,8 @@ def _docstring(arch: Architecture, extra: list[Option]) -> str:
              "module documents its equations, options and departures.", "", "Args:"]
     for o in (*_COMMON_OPTIONS, *extra):
         doc = _COMMON_DOC.get(o.name, f"an option of {block} (default {o.default!r}).")
+        if o.name == "backbone" and arch.trunks:
+            doc = f"a timm name matching {', '.join(arch.trunks)}; None: {{backbone}}."
         lines.append(f"    {o.name}: {doc.format(backbone=arch.backbone, block=block)}")
     return "\n".join(lines) + "\n"
 
@@ -133,6 +135,7 @@ def build(model: Recognizer, *, num_classes: int, num_segments: int, backbone: O
     """The body of every generated ``__init__``: trunk, blocks (combined architectures
     first), head, frame hook."""
     arch = get_architecture(type(model).architecture)
+    arch.check_trunk(backbone or arch.backbone)
     trunk = create_trunk(backbone or arch.backbone, pretrained)
     for part in arch.combine:
         if args[part.switch]:

@@ -1,7 +1,10 @@
-"""TEA: ME's motion, attention and excitation; MTA's part-shift init and cascade; the Res2Net
-block (the paper's) and the ResNet placement."""
+"""TEA: ME's motion, attention and excitation; MTA's part-shift init and cascade on the Res2Net
+block (the paper's); a plain ResNet trunk refused by name, in Python and from the command."""
 
 import copy
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -9,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lightning_vid.blocks.ops import TemporalConv
-from lightning_vid.blocks.tea import MotionExcitation, MultipleTemporalAggregation, tea
+from lightning_vid.blocks.tea import MotionExcitation, tea
 from lightning_vid.blocks.tsm import temporal_shift
 from lightning_vid.models import build_model
 from lightning_vid.models.trunk import create_trunk, stages
@@ -70,44 +73,17 @@ def test_full_attention_scale_is_the_papers_2sigmoid_minus_1():
 
 
 def test_temporal_convs_start_as_the_part_shift():
-    mta = MultipleTemporalAggregation(32, T)  # 4 fragments of 8 channels
-    for tconv in mta.temporal:
-        assert torch.equal(tconv.weight[:, 0], torch.tensor([0.0, 1.0, 0.0]).expand(8, 3))
-    w = mta.passthrough.weight[:, 0]
-    assert torch.equal(w[:4], torch.tensor([0.0, 0.0, 1.0]).expand(4, 3))  # from t+1
-    assert torch.equal(w[4:], torch.tensor([1.0, 0.0, 0.0]).expand(4, 3))  # from t-1
-    x = torch.randn(2 * T, 8, 3, 3)
-    torch.testing.assert_close(mta.temporal[0](x), x)
-    torch.testing.assert_close(mta.passthrough(x), temporal_shift(x, T, fold_div=2))
-
-
-def test_mta_computes_eq6_in_the_codes_fragment_order(conv1d_over_time):
-    mta = MultipleTemporalAggregation(16, T)
-    for tconv in [*mta.temporal, mta.passthrough]:
-        nn.init.normal_(tconv.weight)
-    x = torch.randn(2 * T, 16, 5, 5)
-    xs = x.split(4, dim=1)
-    o0 = mta.convs[0](conv1d_over_time(xs[0], mta.temporal[0].weight, T))
-    o1 = mta.convs[1](conv1d_over_time(xs[1] + o0, mta.temporal[1].weight, T))
-    o2 = mta.convs[2](conv1d_over_time(xs[2] + o1, mta.temporal[2].weight, T))
-    o3 = conv1d_over_time(xs[3], mta.passthrough.weight, T)  # no spatial conv
-    torch.testing.assert_close(mta(x), torch.cat([o0, o1, o2, o3], dim=1))
-
-
-@pytest.mark.parametrize("cascade,reach", [(True, [2, 3, 4, 2]), (False, [2, 2, 2, 2])])
-def test_cascade_enlarges_the_temporal_receptive_field(cascade, reach):
-    """A change at frame 0 reaches frames 0..i+1 of fragment i through the cascade."""
-    t = 8
-    mta = MultipleTemporalAggregation(16, t, cascade=cascade)
-    for tconv in [*mta.temporal, mta.passthrough]:
-        nn.init.uniform_(tconv.weight, 0.5, 1.5)
-    x = torch.randn(t, 16, 4, 4)
-    x2 = x.clone()
-    x2[0] += 1.0
-    with torch.no_grad():
-        changed = (mta(x2) - mta(x)).abs().view(t, 4, 4, 4, 4).amax(dim=(2, 3, 4)) > 1e-6
-    for i, frames in enumerate(reach):  # changed[frame, fragment]
-        assert changed[:, i].tolist() == [f < frames for f in range(t)], (i, changed[:, i])
+    """Appendix A: the sub-convs' tconvs start as the identity, the pass-through's as a shift
+    (first half of its channels from t+1, second half from t-1)."""
+    block = tea(104, T, target=create_trunk("res2net50_26w_4s").layer1[1])  # 4 splits of 26
+    for conv in block.convs:
+        assert torch.equal(conv.temporal.weight[:, 0], torch.tensor([0.0, 1.0, 0.0]).expand(26, 3))
+    w = block.pool.temporal.weight[:, 0]
+    assert torch.equal(w[:13], torch.tensor([0.0, 0.0, 1.0]).expand(13, 3))  # from t+1
+    assert torch.equal(w[13:], torch.tensor([1.0, 0.0, 0.0]).expand(13, 3))  # from t-1
+    x = torch.randn(2 * T, 26, 3, 3)
+    torch.testing.assert_close(block.convs[0].temporal(x), x)
+    torch.testing.assert_close(block.pool.temporal(x), temporal_shift(x, T, fold_div=2))
 
 
 def _unzero_last_bn(model):  # timm zero-inits bn3, which would make every block the identity
@@ -175,18 +151,37 @@ def test_res2net_tea_has_the_official_codes_parameter_counts(res2net_tea):
     assert res2net_tea.trunk.layer1[0].bn1.temporal.conv_red.out_channels == 6  # floor(104/16)
 
 
-def test_resnet_placement_me_after_act1_and_mta_from_conv2():
-    trunk = create_trunk("resnet50")
-    old = trunk.layer2[0].conv2.weight.detach().clone()  # (128, 128, 3, 3), stride 2
-    _add_tea(trunk)
-    block = trunk.layer2[0]
-    assert isinstance(block.act1.temporal, MotionExcitation)
-    mta = block.conv2
-    assert isinstance(mta, MultipleTemporalAggregation) and not mta.cascade
-    assert isinstance(mta.pool, nn.AvgPool2d) and all(c.stride == (2, 2) for c in mta.convs)
-    torch.testing.assert_close(mta.convs[1].weight, old[32:64, 32:64])  # diagonal block 1
-    assert trunk.layer2[1].conv2.cascade and isinstance(trunk.layer2[1].conv2.pool, nn.Identity)
-    assert block(torch.randn(T, 256, 16, 16)).shape == (T, 512, 8, 8)
-    basic = _add_tea(create_trunk("resnet18"))
-    assert basic.layer3[0].act1.temporal.conv_exp.out_channels == 256
-    assert basic.layer3[0].conv2.cascade  # BasicBlock: the stride is on conv1
+ROOT = Path(__file__).resolve().parents[2]
+TEA_CONFIG = ROOT / "lightning_vid" / "configs" / "tea_r2n50_4x1_synthetic.yaml"
+
+
+@pytest.mark.parametrize("backbone", ["resnet18", "resnet50.tv_in1k", "resnext50_32x4d"])
+def test_a_plain_resnet_trunk_is_refused_by_name_before_any_weight_is_built(backbone,
+                                                                            monkeypatch):
+    import lightning_vid.models.zoo as zoo
+
+    def no_trunk(*args, **kwargs):
+        raise AssertionError("a trunk was built")
+
+    monkeypatch.setattr(zoo, "create_trunk", no_trunk)
+    with pytest.raises(ValueError, match=f"tea cannot be built on backbone '{backbone}'.*"
+                       "Res2Net.*backbone='res2net50_26w_4s'"):
+        build_model("tea", num_classes=5, num_segments=T, backbone=backbone)
+    with pytest.raises(TypeError, match="Res2Net Bottle2neck"):  # the block alone, too
+        tea(64, T, target=create_trunk("resnet18").layer1[0])
+
+
+def test_the_command_refuses_tea_on_resnet18_with_that_message(tmp_path):
+    """The installed ``lightning-vid`` on TEA's synthetic config with a ResNet-18 trunk: a
+    config error (exit 2, as every config error) naming the backbone and Res2Net, before any
+    run folder is made."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "lightning-vid"), "fit", "--config", str(TEA_CONFIG),
+         "--model.model.init_args.backbone", "resnet18"],
+        capture_output=True, text=True, cwd=tmp_path, env={"WANDB_MODE": "offline",
+                                                            "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 2
+    assert "'resnet18'" in done.stderr and "Res2Net" in done.stderr
+    assert "backbone='res2net50_26w_4s'" in done.stderr
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert not (tmp_path / "runs").exists()

@@ -4,6 +4,7 @@ way a researcher adds a module (one decorator), are built, run, checked for batc
 independence, order sensitivity and gradients, exported, and drawn the same way."""
 
 import contextlib
+import copy
 import importlib.util
 import io
 import os
@@ -84,11 +85,18 @@ def _awake(model):
     return model.eval()
 
 
+def _trunk(arch, backbone):
+    """``backbone``, or the architecture's own trunk where it refuses that one (TEA: only
+    Res2Net)."""
+    spec = get_architecture(arch)
+    return backbone if spec.accepts(backbone) else spec.backbone
+
+
 @pytest.fixture(scope="module", params=ARCHS)
 def tiny(request):
     torch.manual_seed(0)
     return _awake(build_model(request.param, num_classes=6, num_segments=T,
-                              backbone="resnet18", input_size=32))
+                              backbone=_trunk(request.param, "resnet18"), input_size=32))
 
 
 def test_the_probe_is_registered_by_its_decorator_alone():
@@ -101,7 +109,8 @@ def test_the_probe_is_registered_by_its_decorator_alone():
 @pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("backbone,size", [("resnet18", 64), ("resnet50", 32)])
 def test_shapes_and_attributes(arch, backbone, size):
-    model = build_model(arch, num_classes=7, num_segments=T, backbone=backbone, input_size=size)
+    model = build_model(arch, num_classes=7, num_segments=T, backbone=_trunk(arch, backbone),
+                        input_size=size)
     spec = get_architecture(arch)
     assert isinstance(model, spec.model_class)
     assert model.num_segments == T and model.frames_per_segment == spec.frames_per_segment
@@ -147,10 +156,18 @@ def test_gradients_reach_every_parameter(tiny):
 
 
 def _close_to_eager(exported: Tensor, model, batch) -> bool:
-    """float32 agreement: 1e-5 of the logits' scale (the awakened weights make them large)."""
+    """float32 agreement: 1e-5 of the logits' scale (the awakened weights make them large),
+    or, for a deep trunk whose awakened weights amplify rounding past that (TEA's Res2Net-50:
+    eager float32 itself is 1e-5 off float64), no farther from the float64 logits than
+    eager float32 is, with a margin of 4."""
     with torch.no_grad():
-        scale = max(1.0, float(model(batch).abs().max()))
-    return max_abs_diff(exported, model, batch) < 1e-5 * scale
+        eager = model(batch)
+        scale = max(1.0, float(eager.abs().max()))
+        if max_abs_diff(exported, model, batch) < 1e-5 * scale:
+            return True
+        exact = copy.deepcopy(model).double()(batch.double())
+        own = float((eager.double() - exact).abs().max())
+        return float((exported.double() - exact).abs().max()) <= 4 * own
 
 
 def test_torchscript_export_matches_eager(tiny, tmp_path):
