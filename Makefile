@@ -27,7 +27,7 @@ demo: setup  ## generate the synthetic benchmark, train and test TSN and TSM, pr
 test: setup  ## the test suite in TEST_WORKERS processes (2: the CI machine's cores; 0: in this one)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
-bench: setup  ## every registered architecture (list_models()) on the synthetic benchmark, side by side: runs/zoo.md, runs/zoo.png
+bench: setup  ## every registered architecture (list_models()) on the synthetic benchmark, side by side, and TSN on TEA's Res2Net-50 trunk: runs/zoo.md, runs/zoo.png
 	$(BIN)/python scripts/demo.py --data $(DATA) --arch all --out runs/bench.md
 	$(BIN)/python scripts/zoo.py --results runs/bench.md --out runs/zoo.md --plot runs/zoo.png
 
