@@ -84,11 +84,11 @@ def collect_interpretables(model: nn.Module, clip: Tensor) -> dict[str, dict[str
     ``clip`` ``(B, T*L, C, H, W)`` in eval mode; the model's state is left as it was.
 
     >>> from lightning_vid.models import build_model
-    >>> model = build_model("tea", 4, num_segments=4, backbone="resnet18")
+    >>> model = build_model("tam", 4, num_segments=4, backbone="resnet18")
     >>> out = collect_interpretables(model, torch.randn(2, 4, 3, 32, 32))
     >>> name = "trunk.layer1.0.act1.temporal"
-    >>> out[name]["attention"].shape, model.training
-    (torch.Size([2, 4, 64]), True)
+    >>> out[name]["kernel"].shape, model.training
+    (torch.Size([2, 64, 3]), True)
     """
     return record_forward(model, clip)[0]
 
