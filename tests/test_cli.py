@@ -238,8 +238,9 @@ def _as_authors_file(lightning_ckpt: Path, out: Path, layout: list[tuple[str, st
     return out
 
 
-TSN_LAYOUT = [(r"^trunk\.", "base_model."), (r"^fc\.", "new_fc."), (r"\.conv1\.conv\.", ".conv1.")]
-TSM_LAYOUT = [(r"^trunk\.", "base_model."), (r"^fc\.", "new_fc."), (r"\.conv1\.conv\.", ".conv1.net.")]
+AUTHORS_NAMES = [(r"^trunk\.", "base_model."), (r"^fc\.", "new_fc.")]
+TSN_LAYOUT = [*AUTHORS_NAMES, (r"\.conv1\.conv\.", ".conv1.")]
+TSM_LAYOUT = [*AUTHORS_NAMES, (r"\.conv1\.conv\.", ".conv1.net.")]
 
 
 def test_testing_an_authors_checkpoint_gives_the_metrics_of_the_model_it_holds(first_hour,

@@ -18,10 +18,10 @@ class InitWeights(L.Callback):
     a new classifier; new temporal modules keep their initialisation). ``validate``, ``test``
     and ``predict`` evaluate the file itself: every tensor of the model must come from it under
     its own name, classifier included, nothing left over, or the stage stops with the keys
-    named (an evaluation of half-random weights would report a meaningless accuracy). A ``ckpt_path`` given to the stage wins: its
-    weights are the ones wanted (a resumed run, a trained model under test), so the file is
-    not even read then. The weights are copied once per model: a ``test`` after ``fit`` in the
-    same process keeps the trained weights.
+    named (an evaluation of half-random weights would report a meaningless accuracy). A
+    ``ckpt_path`` given to the stage wins: its weights are the ones wanted (a resumed run, a
+    trained model under test), so the file is not even read then. The weights are copied once
+    per model: a ``test`` after ``fit`` in the same process keeps the trained weights.
 
     :class:`~lightning_vid.system.VideoClassifier` adds this callback itself when it is given
     ``init_from`` (``--model.init_from FILE``), through ``configure_callbacks``.

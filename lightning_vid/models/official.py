@@ -14,7 +14,8 @@ our model with every tensor in place, in eval mode:
 
 A format is a small table (:data:`FORMATS`): regex renames from the official key to ours,
 applied in order, plus the keys that carry nothing (TDN's unused ``conv1_temp``, mmaction2's
-``data_preprocessor`` buffers). The "ours" side follows the wrappers of the trunk adapter ``models/trunk.py``
+``data_preprocessor`` buffers). The "ours" side follows the wrappers of the trunk adapter
+``models/trunk.py``
 (``conv1.conv``, ``act1.temporal``, ``layerN.stage``/``layerN.temporal``; in TEA's Res2Net
 blocks ``bn1.temporal``, ``convs.i.temporal``, ``pool.temporal``) and the module names
 of the block files; reference-notes.md section 14 lists the same layouts. Tensor fixes:
@@ -27,8 +28,8 @@ of the block files; reference-notes.md section 14 lists the same layouts. Tensor
 The number of classes comes from the classifier, the trunk (ResNet-18..152, or Res2Net 26w4s
 for TEA) from the blocks per stage. What the weights do not hold is the caller's: T (TANet's is
 checked against its weights), and options such as TSM's ``shift_div`` (8 in every released
-file, ``shift8`` in their names; ``fold_div=`` otherwise). Loading is exact: a key left over, a key missing or a shape
-that differs raises :class:`OfficialCheckpointError`, naming them.
+file, ``shift8`` in their names; ``fold_div=`` otherwise). Loading is exact: a key left
+over, a key missing or a shape that differs raises :class:`OfficialCheckpointError`, naming them.
 
 Checkpoints are unpickled: read only files you trust.
 """
