@@ -282,6 +282,16 @@ def test_a_bad_config_exits_2_naming_the_option(first_hour):
     assert not (first_hour["work"] / "runs/bad").exists()
 
 
+def test_the_model_help_does_not_ask_for_the_number_of_classes(tmp_path):
+    """num_classes is set by the data: the model section's help offers it, never requires it."""
+    shown = run(f"lightning-vid fit --config {TSM} --model.model.help "
+                "lightning_vid.blocks.tsm.TSM", tmp_path)
+    assert shown["status"] == 0, shown["err"][-2000:]
+    entry = shown["out"].split("Help for")[1].split("--model.model.num_segments")[0]
+    assert "the CLI sets it from the data" in " ".join(entry.split())
+    assert "required" not in entry
+
+
 def test_one_run_name_one_folder_without_a_logger_too(synthetic_data, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     args = ["fit", "--config", TSM, "--data.root", synthetic_data, *TINY,

@@ -5,7 +5,7 @@
 whose constructor has real, typed arguments (jsonargparse reads them, so a config's typo or
 a value of the wrong type is rejected before anything runs):
 
-    ``num_classes: int, num_segments: int = 8, backbone: Optional[str] = None,
+    ``num_classes: Optional[int] = None, num_segments: int = 8, backbone: Optional[str] = None,
     pretrained: Pretrained = False, input_size: int = 224, dropout: float = 0.5,
     *, stages: tuple[int, ...] = <the registration's>, <the block's options>,
     <for each combined architecture: its switch and options>,
@@ -14,6 +14,10 @@ a value of the wrong type is rejected before anything runs):
 A config names it by that path (``class_path: lightning_vid.blocks.tsm.TSM``); the older
 ``lightning_vid.models.zoo.TSM`` names every registered class too (this module looks them up),
 so configs and checkpoints written before keep loading.
+
+``num_classes`` has no default in meaning, only in the signature: the CLI sets it from the
+data (``--data.init_args.num_classes`` or the class-name file), so the model section's help
+must not ask for it; built in Python, a model without it raises ``TypeError``.
 """
 
 from __future__ import annotations
@@ -32,9 +36,8 @@ from lightning_vid.models.registry import (
 )
 from lightning_vid.models.trunk import Pretrained, create_trunk
 
-_REQUIRED = object()
 _COMMON_OPTIONS = (
-    Option("num_classes", int, _REQUIRED),
+    Option("num_classes", Optional[int], None),
     Option("num_segments", int, 8),
     Option("backbone", Optional[str], None),
     Option("pretrained", Pretrained, False),
@@ -42,7 +45,9 @@ _COMMON_OPTIONS = (
     Option("dropout", float, 0.5),
 )
 _COMMON_DOC = {
-    "num_classes": "K.",
+    "num_classes": "K, the number of classes. Required in Python; the CLI sets it from the "
+                   "data (--data.init_args.num_classes or the class-name file), and a "
+                   "different value here is an error.",
     "num_segments": "T, fixed at construction (several blocks bake it into their weights).",
     "backbone": "a timm ResNet-family name; None: {backbone}.",
     "pretrained": "False, True (timm's hub) or a local 2D weights file.",
@@ -101,8 +106,7 @@ def model_class(arch: Architecture) -> type:
         if i == len(_COMMON_OPTIONS):
             params.append("*")
         namespace[f"_t{i}"], namespace[f"_d{i}"] = o.annotation, o.default
-        default = "" if o.default is _REQUIRED else f" = _d{i}"
-        params.append(f"{o.name}: _t{i}{default}")
+        params.append(f"{o.name}: _t{i} = _d{i}")
         names.append(o.name)
     source = (f"def __init__({', '.join(params)}) -> None:\n"
               f"    _build(self, {', '.join(f'{n}={n}' for n in names)})\n")
@@ -130,11 +134,14 @@ def _inject(trunk, arch: Architecture, num_segments: int, input_size: int, args:
     inject_temporal(trunk, factory, arch.placement, stages, select, input_size)
 
 
-def build(model: Recognizer, *, num_classes: int, num_segments: int, backbone: Optional[str],
+def build(model: Recognizer, *, num_classes: Optional[int], num_segments: int, backbone: Optional[str],
           pretrained: Pretrained, input_size: int, dropout: float, **args: Any) -> None:
     """The body of every generated ``__init__``: trunk, blocks (combined architectures
     first), head, frame hook."""
     arch = get_architecture(type(model).architecture)
+    if num_classes is None:
+        raise TypeError(f"{type(model).__name__}: num_classes is required (the number of "
+                        "classes; the CLI sets it from the data)")
     arch.check_trunk(backbone or arch.backbone)
     trunk = create_trunk(backbone or arch.backbone, pretrained)
     for part in arch.combine:

@@ -77,6 +77,8 @@ def test_literal_options_and_unknown_options_are_rejected():
         "tanet", "tanet_r", "global", "local"]
     with pytest.raises(TypeError, match="fold_dvi"):
         build_model("tsm", num_classes=3, num_segments=T, backbone="resnet18", fold_dvi=4)
+    with pytest.raises(TypeError, match="TSM: num_classes is required"):
+        get_architecture("tsm").model_class(num_segments=T, backbone="resnet18")
     with pytest.raises(AttributeError, match="registered ones: .*TANet"):
         zoo.NotAModel  # noqa: B018
 
