@@ -200,7 +200,8 @@ def table(rows: list[dict], top1: dict[str, float]) -> str:
                  f"Res2Net-50 26w4s), {b['frames']} frames "
                  f"per clip (TDN: {next((r['frames'] for r in rows if r['arch'] == 'tdn'), '-')}"
                  f", 5 per segment) at {b['crop']}x{b['crop']}, batch {b['batch']}; "
-                 f"{b['threads']} threads on {os.cpu_count()} CPU cores, torch {torch.__version__}. "
+                 f"{b['threads']} threads on {os.cpu_count()} CPU cores, "
+                 f"torch {torch.__version__}. "
                  "GMACs 8x224²: ResNet-50 for the r18 rows, Res2Net-50 for the r2n50 rows, "
                  "400 classes. (x) = relative to TSN on the same trunk in the same run.")
     return "\n".join(lines)

@@ -208,7 +208,8 @@ def register_block(
             of the block's module, which must not bind that name itself.
 
     How a block's recorded tensors are drawn is declared on the block, next to what it
-    records (``lightning_vid.blocks.ops.Recorder.layouts``). The block is called as ``block(channels, num_segments, **options, **context)``: its
+    records (``lightning_vid.blocks.ops.Recorder.layouts``). The block is called as
+    ``block(channels, num_segments, **options, **context)``: its
     keyword options (with defaults and type annotations) become the model's arguments; the
     arguments named in :data:`CONTEXT` are filled in per site (``feature_size``: the side of
     the map the residual block receives; ``stage``: 1..4; ``target``: the module wrapped or

@@ -112,7 +112,8 @@ def model_class(arch: Architecture) -> type:
               f"    _build(self, {', '.join(f'{n}={n}' for n in names)})\n")
     filename = f"<lightning_vid model class {arch.module}.{arch.class_name}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(compile(source, filename, "exec", dont_inherit=True), namespace)  # noqa: S102 - our own template
+    # the template above is ours: exec is safe here
+    exec(compile(source, filename, "exec", dont_inherit=True), namespace)  # noqa: S102
     init = namespace["__init__"]
     init.__qualname__ = f"{arch.class_name}.__init__"
     init.__module__ = arch.module
@@ -134,8 +135,9 @@ def _inject(trunk, arch: Architecture, num_segments: int, input_size: int, args:
     inject_temporal(trunk, factory, arch.placement, stages, select, input_size)
 
 
-def build(model: Recognizer, *, num_classes: Optional[int], num_segments: int, backbone: Optional[str],
-          pretrained: Pretrained, input_size: int, dropout: float, **args: Any) -> None:
+def build(model: Recognizer, *, num_classes: Optional[int], num_segments: int,
+          backbone: Optional[str], pretrained: Pretrained, input_size: int, dropout: float,
+          **args: Any) -> None:
     """The body of every generated ``__init__``: trunk, blocks (combined architectures
     first), head, frame hook."""
     arch = get_architecture(type(model).architecture)

@@ -8,7 +8,8 @@ from lightning_vid.data.transforms import (IMAGENET_MEAN, MultiScaleCrop, crop_c
 
 def _clip(t=6, h=48, w=64):
     # every frame identical: any per-frame difference after the transform is a bug
-    frame = torch.randint(0, 256, (3, h, w), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    frame = torch.randint(0, 256, (3, h, w), dtype=torch.uint8,
+                          generator=torch.Generator().manual_seed(0))
     return frame.expand(t, 3, h, w).clone()
 
 
