@@ -196,10 +196,11 @@ def table(rows: list[dict], top1: dict[str, float]) -> str:
                      f"{rel(r, 'train_cps', '.1f')} | {rel(r, 'infer_cps', '.1f')} | "
                      f"{rel(r, 'peak_mib', '.0f')} MiB |")
     lines.append("")
+    tdn = next((r["frames"] for r in rows if r["arch"] == "tdn"), None)
     lines.append(f"Bench size: each synthetic config's trunk (r18: ResNet-18, r2n50: "
-                 f"Res2Net-50 26w4s), {b['frames']} frames "
-                 f"per clip (TDN: {next((r['frames'] for r in rows if r['arch'] == 'tdn'), '-')}"
-                 f", 5 per segment) at {b['crop']}x{b['crop']}, batch {b['batch']}; "
+                 f"Res2Net-50 26w4s), {b['frames']} frames per clip"
+                 f"{f' (TDN: {tdn}, 5 per segment)' if tdn else ''}"
+                 f" at {b['crop']}x{b['crop']}, batch {b['batch']}; "
                  f"{b['threads']} threads on {os.cpu_count()} CPU cores, "
                  f"torch {torch.__version__}. "
                  "GMACs 8x224²: ResNet-50 for the r18 rows, Res2Net-50 for the r2n50 rows, "

@@ -15,10 +15,9 @@ our model with every tensor in place, in eval mode:
 A format is a small table (:data:`FORMATS`): regex renames from the official key to ours,
 applied in order, plus the keys that carry nothing (TDN's unused ``conv1_temp``, mmaction2's
 ``data_preprocessor`` buffers). The "ours" side follows the wrappers of the trunk adapter
-``models/trunk.py``
-(``conv1.conv``, ``act1.temporal``, ``layerN.stage``/``layerN.temporal``; in TEA's Res2Net
-blocks ``bn1.temporal``, ``convs.i.temporal``, ``pool.temporal``) and the module names
-of the block files; reference-notes.md section 14 lists the same layouts. Tensor fixes:
+``models/trunk.py`` (``conv1.conv``, ``act1.temporal``, ``layerN.stage``/``layerN.temporal``;
+in TEA's Res2Net blocks ``bn1.temporal``, ``convs.i.temporal``, ``pool.temporal``) and the
+module names of the block files; reference-notes.md section 14 lists the same layouts. Tensor fixes:
 
 - TDN's convolutions carry biases (its FBResNet uses ``bias=True``; ours are bias-free): each
   bias is folded into the BatchNorm that follows (``bn.running_mean -= conv.bias``), exact in
