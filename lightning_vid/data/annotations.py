@@ -59,14 +59,14 @@ def read_class_names(path: PathLike) -> list[str]:
 
 
 def read_csv_list(
-    path: PathLike, classes: Union[int, Sequence[str]], root: Optional[PathLike] = None
+    path: PathLike, num_classes: Union[int, Sequence[str]], root: Optional[PathLike] = None
 ) -> list[VideoRecord]:
     """Read a ``path,label`` CSV, or an unlabelled ``path`` CSV (every label -1).
 
     Args:
         path: the CSV file.
-        classes: the class names (a label is an index ``0 <= label < len(classes)`` or one of
-            the names), or only their number (indices only).
+        num_classes: the number of classes (a label is an index ``0 <= label <
+            num_classes``), or the class names (a label is an index or one of the names).
         root: folder relative paths are resolved against (default: the CSV's folder).
 
     Raises:
@@ -94,7 +94,7 @@ def read_csv_list(
         for lineno, row in enumerate(rows, start=2):
             if not row or not "".join(row).strip():
                 continue
-            records.append(_parse_row(row, path, lineno, classes, base, labelled))
+            records.append(_parse_row(row, path, lineno, num_classes, base, labelled))
     return records
 
 

@@ -553,11 +553,12 @@ def _no_video(name: str, path: Path, root: Path) -> str:
 def run_folder(trainer: Any) -> Optional[str]:
     """The run's folder (``lightning-vid``: ``runs/<name>/version_<n>``), as Lightning's
     ``trainer.log_dir`` finds it but without its collective call (rank 0 alone writes): the
-    versioned folder of a CSV or TensorBoard logger, the ``save_dir`` of another (W&B), the
-    ``default_root_dir`` without a logger."""
+    versioned folder of a CSV or TensorBoard logger, the ``save_dir`` of another (W&B); without
+    a logger the ``default_root_dir`` when it is not the working directory, else ``None``."""
     logger = trainer.logger
-    if logger is None:
-        return trainer.default_root_dir
+    if logger is None:  # a default_root_dir given (lightning-vid: the run folder), not the cwd
+        root = trainer.default_root_dir
+        return root if os.path.realpath(root) != os.path.realpath(os.getcwd()) else None
     if type(logger).__name__ in ("CSVLogger", "TensorBoardLogger"):
         return logger.log_dir
     return logger.save_dir or trainer.default_root_dir
