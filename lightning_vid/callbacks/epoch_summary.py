@@ -51,10 +51,12 @@ class EpochSummary(L.Callback):
         if trainer.sanity_checking or not self.active(trainer):
             return
         bar = trainer.progress_bar_callback
-        if bar is not None:  # a bar writing to a file: its print keeps the line whole
-            bar.print(self.line(trainer))
-        else:
+        if bar is None:
             print(self.line(trainer), flush=True)
+        elif sys.stdout.isatty():  # when="always": the bar's print keeps the bar below
+            bar.print(self.line(trainer))
+        else:  # a bar writing \r updates to a file: the line starts a line of its own
+            print(f"\n{self.line(trainer)}", flush=True)
 
     def line(self, trainer: L.Trainer) -> str:
         """The line of the epoch that just ended."""
