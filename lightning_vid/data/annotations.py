@@ -5,10 +5,10 @@ The published formats of the benchmarks (Kinetics, SSv2, HMDB51, UCF101, TSM lis
 in :mod:`lightning_vid.data.datasets`, one file per dataset. The generic format: a CSV with a
 header ``path,label`` (paths relative to the list's folder, or absolute; label an integer index
 into the class-name file, or a class name from it) or ``path`` alone (an unlabelled list:
-label -1), and a class-name file with one name per line. Files saved by Excel ("CSV UTF-8": a byte-order mark, CRLF line
-ends) read the same. Malformed lines are rejected before training starts with the file and
-line number, and every record remembers where it was listed (``source``, ``file:line``), so
-a skipped video can be named by its line.
+label -1), and a class-name file with one name per line. Files saved by Excel ("CSV UTF-8":
+a byte-order mark, CRLF line ends) read the same. Malformed lines are rejected before training
+starts with the file and line number, and every record remembers where it was listed
+(``source``, ``file:line``), so a skipped video can be named by its line.
 """
 
 from __future__ import annotations
