@@ -16,7 +16,12 @@
 - Every run gets :class:`~lightning_vid.callbacks.DataWaitTimer`,
   :class:`~lightning_vid.callbacks.RandomState` (exact resume) and
   :class:`~lightning_vid.callbacks.PredictionWriter` (``--predictions.path``).
-- The console script exits 0 on success, non-zero on an error, 2 on a bad config and 143
+- ``--ckpt_path last|best`` use the newest version holding such a checkpoint, or stop naming
+  what each version holds; a command that fails before its first step removes the version it
+  created. A resumed ``fit`` continues its W&B run (the checkpoint keeps the run's id).
+- The console script exits 0 on success, non-zero on an error, 2 on a bad config or bad input
+  (:class:`~lightning_vid.errors.InputError`, Lightning's ``MisconfigurationException``: one
+  line on stderr, the traceback with ``--debug`` or ``LIGHTNING_VID_DEBUG=1``) and 143
   (128 + SIGTERM) when a SIGTERM stopped the run (after ``save_on_exception`` checkpoints), so
   ``fit && test`` and requeue scripts can tell them apart.
 """
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import sys
 import warnings
@@ -33,15 +39,17 @@ from typing import Any, Optional
 
 import torch
 import yaml
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from lightning_vid.callbacks import DataWaitTimer, PredictionWriter, RandomState
+from lightning_vid.callbacks import DataWaitTimer, EpochSummary, PredictionWriter, RandomState
+from lightning_vid.errors import InputError, MissingInput
 from lightning_vid.models import get_architecture
-from lightning_vid.runs import best_checkpoint, run_folder, shown
+from lightning_vid.runs import best_checkpoint, last_checkpoint, run_folder, shown
 from lightning_vid.system import VideoClassifier
 
 #: the file name of the resolved CLI config saved in each run's folder (``fit``; the other
@@ -101,9 +109,13 @@ class SaveRunConfig(SaveConfigCallback):
             logger.log_hyperparams({**summary, "config": config})
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
-        """Every checkpoint keeps the class names, for :func:`lightning_vid.load_checkpoint`."""
+        """Every checkpoint keeps the class names, for :func:`lightning_vid.load_checkpoint`,
+        and the id of its W&B run, which a resumed ``fit`` continues."""
         names = list(getattr(trainer.datamodule, "classes", None) or []) or None
-        checkpoint["lightning_vid"] = {"class_names": names}
+        wandb_ids = [logger.version for logger in trainer.loggers
+                     if isinstance(logger, WandbLogger)]
+        checkpoint["lightning_vid"] = {"class_names": names,
+                                       "wandb_id": wandb_ids[0] if wandb_ids else None}
 
 
 def run_summary(config: dict, pl_module: Any, trainer: Any) -> dict[str, Any]:
@@ -153,8 +165,25 @@ def _logger_specs(logger: Any) -> list[Any]:
     return [logger] if hasattr(logger, "class_path") else []
 
 
-def _place_loggers(trainer_cfg: Any, run_dir: Path, run_name: str, command: str) -> None:
-    """Point the configured loggers at the run folder (before they are built)."""
+def _resumed_wandb_id(run_dir: Path, command: str, ckpt_path: Optional[str]) -> Optional[str]:
+    """The W&B run id a resuming ``fit`` continues: the one its checkpoint (in this run
+    folder) recorded."""
+    if command != "fit" or not ckpt_path:
+        return None
+    ckpt = last_checkpoint(run_dir / "checkpoints") if ckpt_path == "last" else Path(ckpt_path)
+    if ckpt is None or not ckpt.is_file() or run_dir.resolve() not in ckpt.resolve().parents:
+        return None
+    try:
+        saved = torch.load(ckpt, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - not ours to judge here: Lightning reports the file
+        return None
+    return (saved.get("lightning_vid") or {}).get("wandb_id")
+
+
+def _place_loggers(trainer_cfg: Any, run_dir: Path, run_name: str, command: str,
+                   wandb_id: Optional[str] = None) -> None:
+    """Point the configured loggers at the run folder (before they are built); a W&B logger
+    continues the run ``wandb_id`` (a resumed ``fit``)."""
     import importlib
 
     for spec in _logger_specs(trainer_cfg.get("logger")):
@@ -170,6 +199,8 @@ def _place_loggers(trainer_cfg: Any, run_dir: Path, run_name: str, command: str)
             args.name = args.get("name") or run_name
             args.group = args.get("group") or f"{run_name}/{run_dir.name}"
             args.job_type = args.get("job_type") or command
+            if wandb_id and not args.get("id") and not args.get("version"):
+                args.id, args.resume = wandb_id, "allow"
         elif {"save_dir", "name", "version"} <= set(vars(args)):  # CSV, TensorBoard
             args.save_dir, args.name, args.version = str(run_dir.parent.parent), run_name, \
                 run_dir.name
@@ -216,9 +247,11 @@ class VideoCLI(LightningCLI):
                 cfg.model.get("init_from") or cfg.get("ckpt_path")):
             network.pretrained = False  # every weight comes from the file: no ImageNet download
         self.run_dir = run_folder(cfg.runs_dir, cfg.run_name, command, cfg.get("ckpt_path"))
+        self._new_run_dir = not self.run_dir.exists()
         if cfg.trainer.get("default_root_dir") is None:
             cfg.trainer.default_root_dir = str(self.run_dir)
-        _place_loggers(cfg.trainer, self.run_dir, cfg.run_name, command)
+        _place_loggers(cfg.trainer, self.run_dir, cfg.run_name, command,
+                       _resumed_wandb_id(self.run_dir, command, cfg.get("ckpt_path")))
         if cfg.trainer.get("logger") is False:  # nothing to log the learning rate to
             cfg.trainer.callbacks = [c for c in cfg.trainer.get("callbacks") or []
                                      if not str(getattr(c, "class_path", "")).endswith(
@@ -235,6 +268,31 @@ class VideoCLI(LightningCLI):
         if crop and hasattr(network, "num_segments"):  # real FLOPs in the model summary
             frames = network.num_segments * getattr(network, "frames_per_segment", 1)
             self.model.example_input_array = torch.zeros(1, frames, 3, crop, crop)
+
+    def _run_subcommand(self, subcommand: str) -> None:
+        try:
+            super()._run_subcommand(subcommand)
+        except Exception:
+            self._discard_failed_run()
+            raise
+
+    def _discard_failed_run(self) -> None:
+        """A command that failed before its first step leaves no version behind: the version
+        folder it created goes (with its W&B run), so no later lookup lands in it."""
+        trainer = getattr(self, "trainer", None)
+        run_dir = getattr(self, "run_dir", None)
+        if (not getattr(self, "_new_run_dir", False) or run_dir is None or trainer is None
+                or trainer.global_rank != 0 or trainer.global_step > 0 or not run_dir.is_dir()
+                or any(run_dir.rglob("*.ckpt"))):
+            return
+        if any(isinstance(logger, WandbLogger) for logger in trainer.loggers):
+            import wandb
+
+            if wandb.run is not None:
+                wandb.run.finish(exit_code=1)
+        shutil.rmtree(run_dir, ignore_errors=True)
+        if run_dir.parent.is_dir() and not any(run_dir.parent.iterdir()):
+            run_dir.parent.rmdir()
 
     def _check_backbone(self) -> None:
         """A registered model on a trunk it refuses (TEA: Res2Net only) is a bad config, told
@@ -270,7 +328,7 @@ class VideoCLI(LightningCLI):
             return
         found = best_checkpoint(callback.dirpath, callback.state_key)
         if found is None:
-            raise FileNotFoundError(
+            raise MissingInput(
                 f"--ckpt_path best: no checkpoint recording a best model in "
                 f"{shown(callback.dirpath)}; run fit with this run name first "
                 f"(--run_name {self.config[self.subcommand].run_name}), or give the file")
@@ -352,7 +410,7 @@ def cli_main(args: Optional[list[str]] = None) -> VideoCLI:
         VideoClassifier,
         subclass_mode_data=True,
         save_config_callback=SaveRunConfig,
-        trainer_defaults={"callbacks": [DataWaitTimer(), RandomState()]},
+        trainer_defaults={"callbacks": [DataWaitTimer(), RandomState(), EpochSummary()]},
         parser_kwargs={"allow_abbrev": False},  # "--trainer.max_epoch" is a typo, not a prefix
         args=args,
         auto_configure_optimizers=False,
@@ -371,13 +429,37 @@ def cli_main(args: Optional[list[str]] = None) -> VideoCLI:
     return cli
 
 
+#: errors in what the user gave (not in the code): one line and exit status 2
+USER_ERRORS = (InputError, MisconfigurationException)
+#: ``LIGHTNING_VID_DEBUG=1`` (or ``--debug``): a user error shows its traceback
+DEBUG_VARIABLE = "LIGHTNING_VID_DEBUG"
+
+
+def user_error(err: BaseException) -> str:
+    """The one line ``lightning-vid`` prints for a user error."""
+    text = " ".join(str(err).split())
+    if isinstance(err, MisconfigurationException) and any(
+            word in text.lower() for word in ("accelerator", "gpu backend", "cuda")):
+        text = f"--trainer.accelerator: {text} (--trainer.accelerator cpu or auto runs here)"
+    return f"lightning-vid: error: {text} (--debug or {DEBUG_VARIABLE}=1 shows the traceback)"
+
+
 def main() -> int:
     """The ``lightning-vid`` console script: 0 when the command succeeded, 143 when a SIGTERM
-    stopped it (its checkpoint saved), otherwise an error's status (2: a bad config)."""
+    stopped it (its checkpoint saved), 2 for a bad config or bad input (one line on stderr;
+    ``--debug`` or ``LIGHTNING_VID_DEBUG=1`` shows the traceback), otherwise an error's
+    status."""
+    debug = "--debug" in sys.argv[1:] or os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
+    sys.argv = [arg for arg in sys.argv if arg != "--debug"]  # not a CLI option
     try:
         cli_main()
     except SIGTERMException:
         return SIGTERM_EXIT
+    except USER_ERRORS as err:
+        if debug:
+            raise
+        print(user_error(err), file=sys.stderr, flush=True)
+        return 2
     return 0
 
 

@@ -3,11 +3,16 @@
 ``lightning-vid`` keeps everything a run writes in ``<runs_dir>/<run_name>/version_<n>/``:
 ``checkpoints/`` (``last.ckpt`` and the best by ``val/acc1``), ``lightning_config.yaml`` (the
 resolved config), the logger's files (W&B's ``wandb/offline-run-*``, or the CSV/TensorBoard
-logs), figures and ``predictions.csv``. ``fit`` starts the next version, unless it resumes
-(``--ckpt_path last``: the latest version; a checkpoint file inside a version: that one);
-``validate``, ``test`` and ``predict`` work in the latest version of the run name (or the
-version holding their checkpoint), so their logs and predictions sit beside the checkpoints
-they evaluate.
+logs), figures, ``skipped_files.csv`` and the predictions (``predictions_<list>.csv``).
+
+``fit`` starts the next version. ``--ckpt_path last`` (``fit`` resumes, or any command) and
+``--ckpt_path best`` work in the newest version that holds such a checkpoint, never silently
+elsewhere: a version without one (a run that failed) is passed over, and when no version holds
+one the command stops with :class:`~lightning_vid.errors.InputError` naming every version and
+what it holds. A checkpoint file inside a version: that version. ``validate``, ``test`` and
+``predict`` otherwise work in the latest version, so their logs and predictions sit beside the
+checkpoints they evaluate. A command that fails before its first step removes the version it
+created (:mod:`lightning_vid.cli`), so no lookup ever lands in an empty one.
 """
 
 from __future__ import annotations
@@ -18,9 +23,14 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 import torch
+from lightning.fabric.utilities.rank_zero import rank_zero_only
+
+from lightning_vid.errors import InputError
 
 PathLike = Union[str, "os.PathLike[str]"]
 _VERSION = re.compile(r"version_(\d+)$")
+#: the ``--ckpt_path`` values a run folder answers
+LOOKUPS = ("best", "last")
 
 
 def versions(folder: PathLike) -> list[int]:
@@ -42,21 +52,74 @@ def _version_of(path: Path, folder: Path) -> Optional[int]:
     return int(match.group(1)) if match else None
 
 
+def last_checkpoint(dirpath: PathLike) -> Optional[Path]:
+    """The newest ``last*.ckpt`` in ``dirpath`` (what Lightning's ``ckpt_path="last"`` takes)."""
+    dirpath = Path(dirpath)
+    found = sorted(dirpath.glob("last*.ckpt"), key=lambda p: p.stat().st_mtime) \
+        if dirpath.is_dir() else []
+    return found[-1] if found else None
+
+
+def _holds(version: Path, kind: str) -> bool:
+    checkpoints = version / "checkpoints"
+    if kind == "last":
+        return last_checkpoint(checkpoints) is not None
+    return best_checkpoint(checkpoints) is not None
+
+
+def describe(version: Path) -> str:
+    """What a version folder holds, in a few words (``version_1: wandb only``)."""
+    ckpts = sorted(p.name for p in (version / "checkpoints").glob("*.ckpt"))
+    if ckpts:
+        return f"{version.name}: checkpoints {', '.join(ckpts)}"
+    others = sorted(p.name for p in version.iterdir()) if version.is_dir() else []
+    return f"{version.name}: no checkpoints" + (f" ({', '.join(others)} only)" if others else "")
+
+
 def run_folder(runs_dir: PathLike, run_name: str, subcommand: str,
                ckpt_path: Optional[str] = None) -> Path:
-    """The folder of this command (see the module docstring); not created here."""
+    """The folder of this command (see the module docstring); not created here.
+
+    Raises:
+        InputError: ``ckpt_path`` is ``last`` or ``best`` and no version holds one.
+    """
     folder = Path(runs_dir) / run_name
     existing = versions(folder)
     if ckpt_path and ckpt_path not in ("best", "last", "hpc", "registry"):
         version = _version_of(Path(ckpt_path), folder)
         if version is not None:
             return folder / f"version_{version}"
-    resumes = subcommand == "fit" and ckpt_path in ("last", "hpc")
+    if ckpt_path in LOOKUPS:
+        return _holding(folder, existing, ckpt_path, subcommand)
+    resumes = subcommand == "fit" and ckpt_path == "hpc"
     if existing and (subcommand != "fit" or resumes):
         return folder / f"version_{existing[-1]}"
     if subcommand != "fit" and not existing:
         return folder / "version_0"
     return folder / f"version_{existing[-1] + 1 if existing else 0}"
+
+
+def _holding(folder: Path, existing: list[int], kind: str, subcommand: str) -> Path:
+    """The newest version of ``folder`` holding a ``kind`` checkpoint, else an error naming
+    every version and what it holds."""
+    for number in reversed(existing):
+        version = folder / f"version_{number}"
+        if _holds(version, kind):
+            if number != existing[-1]:
+                newer = "; ".join(describe(folder / f"version_{n}") for n in existing
+                                  if n > number)
+                _say(f"--ckpt_path {kind}: {shown(version)} (the newer versions hold no {kind} "
+                     f"checkpoint: {newer})")
+            return version
+    what = "a last checkpoint (checkpoints/last.ckpt)" if kind == "last" else \
+        "a checkpoint recording a best model"
+    held = "; ".join(describe(folder / f"version_{n}") for n in existing)
+    todo = ("run fit without --ckpt_path to start a run" if subcommand == "fit" else
+            f"run fit with --run_name {folder.name} first")
+    raise InputError(
+        f"--ckpt_path {kind}: no version of {shown(folder)} holds {what}"
+        + (f" ({held})" if held else " (it has no versions)")
+        + f"; {todo}, or give a checkpoint file")
 
 
 def best_checkpoint(dirpath: PathLike, state_key: Optional[str] = None
@@ -65,7 +128,8 @@ def best_checkpoint(dirpath: PathLike, state_key: Optional[str] = None
     ``dirpath``, read from the newest checkpoint there (a new process has no best path in
     memory: Lightning's ``ckpt_path="best"`` only works in the process that trained).
 
-    The recorded path is looked up by name in ``dirpath`` when the run folder was moved.
+    The recorded file is taken by name from ``dirpath`` when it is there (a run folder moved
+    or copied keeps using its own files), else from the recorded path.
     ``state_key`` picks the callback's state when several ``ModelCheckpoint`` are saved.
     """
     dirpath = Path(dirpath)
@@ -78,7 +142,7 @@ def best_checkpoint(dirpath: PathLike, state_key: Optional[str] = None
         if found is None or not found.get("best_model_path"):
             continue
         path = Path(found["best_model_path"])
-        if not path.is_file():
+        if (dirpath / path.name).is_file():  # this folder's own file, also when copied
             path = dirpath / path.name
         if path.is_file():
             score = found.get("best_model_score")
@@ -91,6 +155,11 @@ def _checkpoint_state(states: dict[str, Any], state_key: Optional[str]) -> Optio
         return states[state_key]
     candidates = [v for k, v in states.items() if k.startswith("ModelCheckpoint")]
     return candidates[0] if candidates else None
+
+
+@rank_zero_only
+def _say(text: str) -> None:
+    print(text, flush=True)
 
 
 def shown(path: PathLike) -> str:

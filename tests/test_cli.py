@@ -144,6 +144,10 @@ def test_fit_prints_its_best_checkpoint_and_keeps_everything_in_its_run_folder(f
     work, fit = first_hour["work"], _step(first_hour, "lightning-vid fit")
     found = re.search(r"best checkpoint: (\S+) \(val/acc1 ([\d.]+)\)", fit["out"])
     assert found, fit["out"]
+    # no progress bar: a line per epoch, with the metrics
+    epochs = re.findall(r"^epoch (\d)/2: .*val/acc1=([\d.]+) .*\(\d+\.\d s\)$", fit["out"], re.M)
+    assert [e for e, _ in epochs] == ["1", "2"], fit["out"]
+    assert float(found.group(2)) == pytest.approx(max(float(a) for _, a in epochs), abs=1e-4)
     best = work / found.group(1)
     assert best.parent == work / "runs/mydata/version_0/checkpoints" and best.is_file()
     assert torch.load(best, weights_only=True)["callbacks"]  # a full Lightning checkpoint
@@ -206,7 +210,7 @@ def test_predict_writes_the_listed_video_with_its_top_classes(first_hour):
     work, predict = first_hour["work"], _step(first_hour, "lightning-vid predict")
     found = re.search(r"predictions: (\S+) \(1 video\)", predict["out"])
     assert found, predict["out"]
-    assert work / found.group(1) == work / "runs/mydata/version_0/predictions.csv"
+    assert work / found.group(1) == work / "runs/mydata/version_0/predictions_bikes_03.csv"
     with open(work / found.group(1)) as f:
         [row] = list(csv.DictReader(f))
     assert row["path"] == "mydata/clips/bikes_03.mp4" and row["label"] == ""  # a video, no list
@@ -415,3 +419,93 @@ def test_testing_a_checkpoint_file_keeps_the_evaluation_options_given(cli_run, t
     assert type(cli.model.model).__name__ == "TCM"  # not the config's TSM: the checkpoint's
     [protocol] = [c for c in cli.trainer.callbacks if isinstance(c, ProtocolLogger)]
     assert protocol.protocols["test"] == "2x1 uniform, 32px crops of short side 32, softmax avg"
+
+
+# ---- when something goes wrong (issue 20) ---------------------------------------------------
+
+def _copy_run(first_hour, to: Path) -> Path:
+    """``mydata`` and the README fit's run folder (``runs/mydata/version_0``: best and last
+    checkpoints, a W&B run) copied to ``to``, with a version as a failed run of an older
+    release left it (its W&B folder only)."""
+    work = first_hour["work"]
+    shutil.copytree(work / "mydata", to / "mydata")
+    shutil.copytree(work / "runs/mydata/version_0", to / "runs/mydata/version_0",
+                    ignore=shutil.ignore_patterns("predictions_*"))
+    (to / "runs/mydata/version_1/wandb").mkdir(parents=True)
+    return to
+
+
+def test_a_fit_stopped_by_a_bad_label_exits_2_in_one_line_and_leaves_no_version(first_hour,
+                                                                               tmp_path):
+    work = _copy_run(first_hour, tmp_path)
+    train = work / "mydata/train.csv"
+    train.write_text(train.read_text().replace("bikes_00.mp4,1", "bikes_00.mp4,7"))
+    bad = run(f"lightning-vid fit --config {TSM} --data.root mydata --run_name mydata", work,
+              *README_TINY)
+    assert bad["status"] == 2, bad["err"][-3000:]
+    [error] = [line for line in bad["err"].splitlines() if "error" in line]
+    assert error.startswith("lightning-vid: error: mydata/train.csv:5: label 7 outside [0, 3)")
+    assert "Traceback" not in bad["err"] and "LIGHTNING_VID_DEBUG=1" in error
+    assert sorted(p.name for p in (work / "runs/mydata").iterdir()) == ["version_0", "version_1"]
+
+
+def _main(monkeypatch, capsys, *args: str) -> tuple[int, str]:
+    """``lightning-vid`` (its console script's function) in this process: status, stderr."""
+    from lightning_vid.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["lightning-vid", *args])
+    status = main()
+    return status, capsys.readouterr().err
+
+
+def test_bad_input_is_one_line_and_exit_2_naming_the_option(first_hour, tmp_path, monkeypatch,
+                                                            capsys):
+    """A missing root, a video given relative to the wrong folder, no run folder for
+    ``--ckpt_path last``, a GPU on a machine without one: one line each, exit 2; ``--debug``
+    raises (the traceback)."""
+    from lightning_vid.errors import InputError
+
+    work = _copy_run(first_hour, tmp_path)
+    monkeypatch.chdir(work)
+    common = ["--config", TSM, *README_TINY, "--trainer.logger=false"]
+    cases = {
+        "--data.root nodata: no such folder": ["fit", *common, "--data.root=nodata"],
+        "--data.predict_list mydata/clips/bikes_03.mp4: no video or frame folder "
+        "mydata/mydata/clips/bikes_03.mp4; a video is given relative to --data.root (mydata) or "
+        "absolute: --data.predict_list clips/bikes_03.mp4": [
+            "predict", *common, "--data.root=mydata", "--run_name=mydata", "--ckpt_path=best",
+            "--data.predict_list=mydata/clips/bikes_03.mp4"],
+        "--ckpt_path last: no version of runs/other holds a last checkpoint": [
+            "fit", *common, "--data.root=mydata", "--run_name=other", "--ckpt_path=last"],
+    }
+    if not torch.cuda.is_available():
+        cases["--trainer.accelerator: "] = ["fit", *common, "--data.root=mydata",
+                                            "--trainer.accelerator=gpu", "--run_name=gpu"]
+    for expected, args in cases.items():
+        status, err = _main(monkeypatch, capsys, *args)
+        lines = [line for line in err.splitlines() if line.startswith("lightning-vid: error")]
+        assert status == 2 and len(lines) == 1 and expected in lines[0], err[-2000:]
+    assert sorted(p.name for p in (work / "runs").iterdir()) == ["mydata"]
+    with pytest.raises(InputError, match="no such folder"):
+        _main(monkeypatch, capsys, "fit", *common, "--data.root=nodata", "--debug")
+
+
+def test_last_and_best_come_from_the_newest_version_holding_them(first_hour, tmp_path,
+                                                                 monkeypatch, capsys):
+    """version_1 holds no checkpoint (a failed run): ``--ckpt_path best`` tests version_0's
+    best, ``--ckpt_path last`` resumes version_0 and continues its W&B run; a version holding
+    nothing is named."""
+    work = _copy_run(first_hour, tmp_path)
+    monkeypatch.chdir(work)
+    common = ["--config", TSM, "--data.root=mydata", "--run_name=mydata", *README_TINY]
+    tested = cli_main(["test", *common, "--ckpt_path=best", "--trainer.limit_test_batches=1",
+                       "--trainer.logger=false"])
+    assert Path(tested.trainer.ckpt_path).parent == work / "runs/mydata/version_0/checkpoints"
+    assert Path(tested.trainer.ckpt_path).name != "last.ckpt"
+    assert "version_1: no checkpoints (wandb only)" in capsys.readouterr().out
+    wandb_runs = work / "runs/mydata/version_0/wandb"
+    fit_id = sorted(p.name for p in wandb_runs.glob("offline-run-*"))[0].rsplit("-", 1)[-1]
+    resumed = cli_main(["fit", *common, "--ckpt_path=last", "--trainer.max_epochs=3"])
+    assert resumed.trainer.current_epoch == 3 and resumed.run_dir.name == "version_0"
+    assert resumed.trainer.logger.version == fit_id  # the fit's W&B run, continued
+    assert len([p for p in wandb_runs.glob("offline-run-*") if fit_id in p.name]) == 2

@@ -14,10 +14,12 @@ Runs (``lightning-vid`` adds these itself):
 - :class:`InitWeights`: weights from another run or the authors (``--model.init_from``).
 - :class:`ProtocolLogger`: the evaluation protocol next to the metrics.
 - :class:`DataWaitTimer`: ``train/data_wait_ms``.
+- :class:`EpochSummary`: one line per epoch with the metrics when no progress bar shows them.
 - :class:`RandomState`: the random state in every checkpoint, so resuming is exact.
 - :class:`PredictionWriter`: the CSV of ``lightning-vid predict``.
 """
 
+from lightning_vid.callbacks.epoch_summary import EpochSummary
 from lightning_vid.callbacks.gradcam import GradCAMLogger
 from lightning_vid.callbacks.init_weights import InitWeights
 from lightning_vid.callbacks.kernels import KernelAttentionLogger
@@ -26,5 +28,5 @@ from lightning_vid.callbacks.protocol import ProtocolLogger
 from lightning_vid.callbacks.random_state import RandomState
 from lightning_vid.callbacks.timing import DataWaitTimer
 
-__all__ = ["DataWaitTimer", "GradCAMLogger", "InitWeights", "KernelAttentionLogger",
+__all__ = ["DataWaitTimer", "EpochSummary", "GradCAMLogger", "InitWeights", "KernelAttentionLogger",
            "PredictionWriter", "ProtocolLogger", "RandomState"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -20,6 +21,19 @@ def _records(trainer: L.Trainer, dataloader_idx: int) -> Optional[Sequence[Any]]
     return getattr(getattr(loaders, "dataset", None), "records", None)
 
 
+def default_name(datamodule: Any) -> str:
+    """``predictions_<stem>.csv`` after the data module's predict list or video
+    (``predictions.csv`` when it names none).
+
+    >>> class Data: lists = {"predict": "clips/bikes 03.mp4"}
+    >>> default_name(Data())
+    'predictions_bikes_03.csv'
+    """
+    name = (getattr(datamodule, "lists", None) or {}).get("predict")
+    stem = re.sub(r"[^\w.-]+", "_", Path(str(name).rstrip("/\\")).stem) if name else ""
+    return f"predictions_{stem}.csv" if stem else "predictions.csv"
+
+
 class PredictionWriter(BasePredictionWriter):
     """Writes the predictions of ``predict`` as a CSV, one row per listed video.
 
@@ -30,14 +44,16 @@ class PredictionWriter(BasePredictionWriter):
     be read has an empty prediction. Class names come from the data module's ``classes``,
     paths from the records of the prediction dataset (``batch["index"]``).
 
-    The file is ``path`` or, by default, ``predictions.csv`` in the run's folder
-    (``trainer.log_dir``), kept in :attr:`written` (``lightning-vid predict`` prints it). Under
-    DDP each rank writes its own rows to ``<stem>.rank<r>.csv``.
+    The file is ``path`` or, by default, ``predictions_<what>.csv`` in the run's folder
+    (``trainer.log_dir``), named after the list or the video predicted (the data module's
+    predict list: ``predictions_test.csv``, ``predictions_bikes_03.csv``), so predicting
+    another list keeps the earlier file; kept in :attr:`written` (``lightning-vid predict``
+    prints it). Under DDP each rank writes its own rows to ``<stem>.rank<r>.csv``.
 
     ``lightning-vid`` adds it to every run; set ``--predictions.path FILE``.
 
     Args:
-        path: the CSV to write (overwritten).
+        path: the CSV to write (overwritten); default: see above.
         top_k: how many classes the top-k columns hold.
     """
 
@@ -52,7 +68,8 @@ class PredictionWriter(BasePredictionWriter):
         self._writer: Any = None
 
     def output_path(self, trainer: L.Trainer) -> Path:
-        path = Path(self.path) if self.path else Path(trainer.log_dir or ".") / "predictions.csv"
+        path = Path(self.path) if self.path else Path(trainer.log_dir or ".") / default_name(
+            trainer.datamodule)
         if trainer.world_size > 1:
             path = path.with_name(f"{path.stem}.rank{trainer.global_rank}{path.suffix}")
         return path

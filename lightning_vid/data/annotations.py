@@ -4,11 +4,11 @@ shares (class names, left/right pairs, the bad-file list, duplicates).
 The published formats of the benchmarks (Kinetics, SSv2, HMDB51, UCF101, TSM lists) are read
 in :mod:`lightning_vid.data.datasets`, one file per dataset. The generic format: a CSV with a
 header ``path,label`` (paths relative to the list's folder, or absolute; label an integer index
-into the class-name file) or ``path`` alone (an unlabelled list: label -1), and a class-name
-file with one name per line. Files saved by Excel ("CSV UTF-8": a byte-order mark, CRLF line
-ends) read the same. Malformed lines are rejected before training starts with the file and
-line number, and every record remembers where it was listed (``source``, ``file:line``), so
-a skipped video can be named by its line.
+into the class-name file, or a class name from it) or ``path`` alone (an unlabelled list:
+label -1), and a class-name file with one name per line. Files saved by Excel ("CSV UTF-8":
+a byte-order mark, CRLF line ends) read the same. Malformed lines are rejected before training
+starts with the file and line number, and every record remembers where it was listed
+(``source``, ``file:line``), so a skipped video can be named by its line.
 """
 
 from __future__ import annotations
@@ -59,13 +59,14 @@ def read_class_names(path: PathLike) -> list[str]:
 
 
 def read_csv_list(
-    path: PathLike, num_classes: int, root: Optional[PathLike] = None
+    path: PathLike, num_classes: Union[int, Sequence[str]], root: Optional[PathLike] = None
 ) -> list[VideoRecord]:
     """Read a ``path,label`` CSV, or an unlabelled ``path`` CSV (every label -1).
 
     Args:
         path: the CSV file.
-        num_classes: labels must lie in ``[0, num_classes)``.
+        num_classes: the number of classes (a label is an index ``0 <= label <
+            num_classes``), or the class names (a label is an index or one of the names).
         root: folder relative paths are resolved against (default: the CSV's folder).
 
     Raises:
@@ -97,21 +98,38 @@ def read_csv_list(
     return records
 
 
-def _parse_row(row: list[str], path: Path, lineno: int, num_classes: int, base: Path,
-               labelled: bool) -> VideoRecord:
+def _parse_row(row: list[str], path: Path, lineno: int, classes: Union[int, Sequence[str]],
+               base: Path, labelled: bool) -> VideoRecord:
     where = f"{path}:{lineno}"
     if len(row) != (2 if labelled else 1) or not row[0].strip():
         expected = "path,label" if labelled else "path"
         raise ValueError(f"{where}: expected '{expected}', got {','.join(row)!r}")
-    label = -1
-    if labelled:
-        try:
-            label = int(row[1])
-        except ValueError:
-            raise ValueError(f"{where}: label {row[1]!r} is not an integer") from None
-        if not 0 <= label < num_classes:
-            raise ValueError(f"{where}: label {label} outside [0, {num_classes})")
+    label = _label(row[1].strip(), classes, where) if labelled else -1
     return VideoRecord(str(base / row[0].strip()), label, source=where)
+
+
+def _label(text: str, classes: Union[int, Sequence[str]], where: str) -> int:
+    """A label as a class index, from an index or a class name."""
+    names = None if isinstance(classes, int) else list(classes)
+    count = classes if names is None else len(names)
+    if names is not None and text in names:
+        return names.index(text)
+    what = f"an index 0..{count - 1}" + (" or a class name" if names is not None else "")
+    try:
+        label = int(text)
+    except ValueError:
+        raise ValueError(f"{where}: label {text!r} is not {what} ({count} classes"
+                         + (f": {_some(names)}" if names is not None else "")
+                         + "); fix the line or the class-name file") from None
+    if not 0 <= label < count:
+        raise ValueError(f"{where}: label {label} outside [0, {count}) (the class-name file has "
+                         f"{count} classes); give {what}, or add the class to the class-name "
+                         "file")
+    return label
+
+
+def _some(names: Sequence[str], shown: int = 5) -> str:
+    return ", ".join(names[:shown]) + (", ..." if len(names) > shown else "")
 
 
 def left_right_pairs(class_names: Sequence[str]) -> dict[int, int]:

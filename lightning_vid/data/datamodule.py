@@ -21,12 +21,21 @@ each is checked once, before any batch:
   once (training keeps both, as listed);
 - every path gets one ``stat``: missing files are reported once (file and list line) and
   skipped, like an undecodable file (see :mod:`lightning_vid.data.dataset`);
-- ``exclude`` (the checker's list) leaves its files out altogether.
+- ``exclude`` (the checker's list) leaves its files out altogether;
+- ``check`` runs the checker's fast pass (``lightning-vid-data check --fast``) over the
+  lists, so a damaged video is reported before the first batch, not when first drawn.
+
+Bad input (a missing root or list, a malformed line, a label that is not a class) raises
+:class:`~lightning_vid.errors.InputError` naming the file and line or the option.
 
 **Skipped files** (path, list line, reason, split) travel from the DataLoader workers to the
 main process with each batch; :meth:`ClipDataModule.skipped_files` returns them, and at the end
-of each command the data module writes them to ``skipped_files.csv`` in the run's folder and
-logs them as the table ``skipped_files`` (W&B; other loggers get the file).
+of each command the data module writes them to ``skipped_files.csv`` in the run's folder
+(``runs/<name>/version_<n>/``: the logger's folder, or ``default_root_dir`` without one) and
+logs them as the table ``skipped_files`` (W&B).
+
+Training batches are full (``drop_last``): when the training list does not divide into
+batches, the data module says once how many clips each epoch leaves out.
 
 :meth:`ClipDataModule.records` gives the records of a stage in dataset order: batch ``index``
 ``i`` of that stage is ``records(stage)[i]`` (the predictions writer maps them so).
@@ -59,6 +68,7 @@ from lightning_vid.data.media import MediaReader, is_media
 from lightning_vid.data.protocol import EvalProtocol
 from lightning_vid.data.sampling import ClipSampler, OutOfBound
 from lightning_vid.data.transforms import Directional, LabelAwareFlip, train_transform
+from lightning_vid.errors import InputError, MissingInput
 
 Stage = Literal["fit", "validate", "test", "predict"]
 #: the number of an official split (HMDB51, UCF101: 1, 2 or 3)
@@ -122,6 +132,9 @@ class ClipDataModule(L.LightningDataModule):
         decode_timeout: seconds one video may take to read before it counts as unreadable.
         max_bad_in_a_row: how many listed files that exist but do not decode may follow one
             another before loading stops with an error naming their lines.
+        check: before the first batch, open every listed video of the stage's lists, count
+            its frames and decode its first and last (``lightning-vid-data check --fast``);
+            the bad ones are reported and skipped (``skipped_files.csv``).
     """
 
     def __init__(
@@ -149,6 +162,7 @@ class ClipDataModule(L.LightningDataModule):
         num_workers: int = 4,
         decode_timeout: Optional[float] = 120.0,
         max_bad_in_a_row: int = 16,
+        check: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()  # with the subclass's arguments (Lightning reads its frame)
@@ -166,6 +180,7 @@ class ClipDataModule(L.LightningDataModule):
         self._classes: Optional[list[str]] = None
         self._splits: dict[tuple[str, bool], _Split] = {}
         self._skipped: dict[tuple[str, str], SkippedFile] = {}
+        self._told_dropped = False
 
     # ---- what a dataset provides ---------------------------------------------------------
 
@@ -183,7 +198,11 @@ class ClipDataModule(L.LightningDataModule):
     def classes(self) -> list[str]:
         """The class names, index = label (read on first use)."""
         if self._classes is None:
-            self._classes = self.read_class_names()
+            if not self.root.is_dir():
+                raise MissingInput(
+                    f"--data.root {self.root}: no such folder (from {os.getcwd()}); give the "
+                    "dataset's folder, the one holding its class names and lists")
+            self._classes = _as_input_error(self.read_class_names)
         return self._classes
 
     @property
@@ -221,7 +240,7 @@ class ClipDataModule(L.LightningDataModule):
         name = self.lists[stage]
         if name is None:
             option = {"fit": "train_list", "validate": "val_list"}.get(stage, f"{stage}_list")
-            raise ValueError(f"no {SPLITS[stage]} list: set the data module's `{option}`")
+            raise InputError(f"no {SPLITS[stage]} list: set --data.{option}")
         once = stage != "fit"  # evaluation and prediction score each video once
         key = (name, once)
         if key not in self._splits:
@@ -231,11 +250,13 @@ class ClipDataModule(L.LightningDataModule):
     def _prepare(self, stage: Stage, name: str, once: bool) -> _Split:
         split, path = SPLITS[stage], self.root / name
         if is_media(path):  # predicting one video
+            if not path.exists():
+                raise MissingInput(_no_video(name, path, self.root))
             records = [VideoRecord(str(path), -1, source=f"{split}_list")]
         else:
-            records = self.read_list(name)
+            records = _as_input_error(self.read_list, name)
         if not records:
-            raise ValueError(f"{path}: the {split} list has no records")
+            raise InputError(f"{path}: the {split} list has no records")
         records = self._without_excluded(records, split)
         repeats = duplicates(records)
         if repeats:
@@ -249,7 +270,35 @@ class ClipDataModule(L.LightningDataModule):
         missing = frozenset(i for i, r in enumerate(records) if not os.path.exists(r.path))
         if missing:
             self._report_missing(split, [records[i] for i in sorted(missing)], len(records))
+        if self.hparams.check:
+            missing = missing | self._check_files(split, records, missing)
         return _Split(records, missing)
+
+    def _check_files(self, split: str, records: list[VideoRecord],
+                     missing: frozenset[int]) -> frozenset[int]:
+        """``check``: the checker's fast pass over the existing files of a list; the bad ones
+        are noted as skipped and returned (their indices)."""
+        from functools import partial
+        from time import perf_counter
+
+        from lightning_vid.data.tools.check import check_job
+        from lightning_vid.data.tools.jobs import run_jobs
+
+        todo = [i for i in range(len(records)) if i not in missing]
+        items = [(records[i].path, records[i].num_frames) for i in todo]
+        start = perf_counter()
+        job = partial(check_job, frame_template=self.reader.frame_template, fast=True)
+        outcomes = run_jobs(job, items, workers=0, progress=False,
+                            time_limit_s=self.hparams.decode_timeout)
+        bad = [(i, o) for i, o in zip(todo, outcomes) if o.status in ("bad", "failed")]
+        for i, outcome in bad:
+            self._note(SkippedFile(split, records[i].path, records[i].source, outcome.detail))
+        shown = "; ".join(f"{records[i].source}: {records[i].path} ({o.detail})"
+                          for i, o in bad[:_SHOWN]) + (" ..." if len(bad) > _SHOWN else "")
+        rank_zero_info(f"{split}: --data.check: {len(items)} videos opened in "
+                       f"{perf_counter() - start:.1f} s, {len(bad)} bad"
+                       + (f", skipped: {shown}" if bad else ""))
+        return frozenset(i for i, _ in bad)
 
     def _without_excluded(self, records: list[VideoRecord], split: str) -> list[VideoRecord]:
         if not self.hparams.exclude:
@@ -259,19 +308,22 @@ class ClipDataModule(L.LightningDataModule):
             rank_zero_info(f"{split}: {len(records) - len(kept)} videos excluded "
                            f"(listed in {self.hparams.exclude})")
         if not kept:
-            raise ValueError(f"{split}: every video is excluded by {self.hparams.exclude}")
+            raise InputError(f"{split}: every video is excluded by {self.hparams.exclude}")
         return kept
 
     def _report_missing(self, split: str, missing: list[VideoRecord], total: int) -> None:
         for record in missing:
             self._note(SkippedFile(split, record.path, record.source, MISSING))
         if len(missing) == total:
-            raise ValueError(f"{split}: every one of the {total} listed videos is missing, e.g. "
-                             f"{missing[0].path} ({missing[0].source}); is `root` right?")
+            raise MissingInput(f"{split}: every one of the {total} listed videos is missing, "
+                               f"e.g. {missing[0].path} ({missing[0].source}); paths in a list "
+                               "are relative to the list's folder: is --data.root right?")
         shown = "; ".join(f"{r.source}: {r.path}" for r in missing[:_SHOWN])
+        where = f" (all of them in {SKIPPED_FILE} in the run's folder)" \
+            if self.trainer is not None else ""  # a run writes it; a checker has no run
         rank_zero_warn(f"{split}: {len(missing)} of {total} listed videos are missing and will "
                        f"be skipped: {shown}" + (" ..." if len(missing) > _SHOWN else "")
-                       + f" (all of them in {SKIPPED_FILE} in the run's folder)")
+                       + where)
 
     # ---- skipped files ---------------------------------------------------------------------
 
@@ -393,10 +445,11 @@ class ClipDataModule(L.LightningDataModule):
             sampler.set_epoch(fit_loop.epoch_progress.current.processed if fit_loop else 0)
             generator = torch.Generator().manual_seed(seed)
             if len(sampler) < batch_size:  # drop_last would leave an epoch without a batch
-                raise ValueError(
+                raise InputError(
                     f"train: {len(sampler)} videos{' per process' if world > 1 else ''} for "
                     f"batch_size {batch_size}: the last, incomplete batch is dropped, so no "
                     f"batch would be left; set --data.batch_size {len(sampler)} or less")
+            self._tell_dropped(len(sampler), batch_size, world)
         workers = hp.num_workers
         # training: a loader whose state (sampler position, workers) Lightning checkpoints, so a
         # run killed mid-epoch resumes with the rest of the same epoch (tests/test_resume.py)
@@ -407,6 +460,18 @@ class ClipDataModule(L.LightningDataModule):
             pin_memory=False, worker_init_fn=worker_init if workers > 0 else None,
             generator=generator,
         )
+
+    def _tell_dropped(self, videos: int, batch_size: int, world: int) -> None:
+        """Say once how many clips each training epoch leaves out (``drop_last``)."""
+        left = videos % batch_size
+        if left and not self._told_dropped:
+            self._told_dropped = True
+            per = " per process" if world > 1 else ""
+            rank_zero_info(
+                f"train: {videos} videos{per} in batches of {batch_size}: each epoch uses "
+                f"{videos - left} and leaves out {left} (the incomplete last batch is dropped; "
+                f"the shuffle leaves out different ones each epoch); a --data.batch_size that "
+                f"divides {videos} uses them all")
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("fit", train=True)
@@ -456,18 +521,47 @@ class VideoDataModule(ClipDataModule):
         return read_class_names(self.root / self.hparams.class_names)
 
     def read_list(self, name: str) -> list[VideoRecord]:
-        return read_csv_list(self.root / name, self.num_classes)
+        return read_csv_list(self.root / name, self.classes)
+
+
+def _as_input_error(read: Any, *args: Any) -> Any:
+    """``read(*args)``, a dataset's reader of class names or a list: its errors (file and
+    line in the message) are the user's input errors."""
+    try:
+        return read(*args)
+    except InputError:
+        raise
+    except FileNotFoundError as err:
+        raise MissingInput(str(err)) from err
+    except ValueError as err:
+        raise InputError(str(err)) from err
+
+
+def _no_video(name: str, path: Path, root: Path) -> str:
+    """The message for a single video to predict that is not where it was looked for."""
+    text = f"--data.predict_list {name}: no video or frame folder {path}; a video is given " \
+           f"relative to --data.root ({root}) or absolute"
+    if Path(name).exists():  # given relative to the working directory
+        try:
+            hint = os.path.relpath(Path(name).resolve(), root.resolve())
+        except ValueError:
+            hint = str(Path(name).resolve())
+        text += f": --data.predict_list {hint}"
+    return text
 
 
 def run_folder(trainer: Any) -> Optional[str]:
-    """The folder of this run's logger (rank 0), or ``None`` without a logger: the W&B run's
-    ``files`` folder (synced with it), else the logger's versioned ``log_dir``."""
+    """The run's folder (``lightning-vid``: ``runs/<name>/version_<n>``), as Lightning's
+    ``trainer.log_dir`` finds it but without its collective call (rank 0 alone writes): the
+    versioned folder of a CSV or TensorBoard logger, the ``save_dir`` of another (W&B); without
+    a logger the ``default_root_dir`` when it is not the working directory, else ``None``."""
     logger = trainer.logger
-    if logger is None:
-        return None
-    if type(logger).__name__ == "WandbLogger":
-        return logger.experiment.dir
-    return getattr(logger, "log_dir", None) or logger.save_dir
+    if logger is None:  # a default_root_dir given (lightning-vid: the run folder), not the cwd
+        root = trainer.default_root_dir
+        return root if os.path.realpath(root) != os.path.realpath(os.getcwd()) else None
+    if type(logger).__name__ in ("CSVLogger", "TensorBoardLogger"):
+        return logger.log_dir
+    return logger.save_dir or trainer.default_root_dir
 
 
 def worker_init(_: int = 0) -> None:

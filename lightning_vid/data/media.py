@@ -5,7 +5,8 @@ else is a video file (:mod:`~lightning_vid.data.video_io`). Both are addressed b
 frame positions, return uint8 ``(N, H, W, 3)`` RGB and raise ``FileNotFoundError`` or
 :class:`~lightning_vid.data.video_io.VideoDecodeError`, so the sampling, the transforms and
 the dataset never know which one they read. :meth:`MediaReader.verify` decodes every frame
-(the dataset checker, ``lightning-vid-data check``).
+(the dataset checker, ``lightning-vid-data check``), :meth:`MediaReader.probe` the first and
+the last (its ``--fast`` pass, and the data modules' ``check``).
 """
 
 from __future__ import annotations
@@ -77,6 +78,22 @@ class MediaReader:
             raise video_io.VideoDecodeError(path, f"the list gives {num_frames} frames, the "
                                                   f"video has {count}")
         return count
+
+    def probe(self, path: PathLike, num_frames: Optional[int] = None) -> int:
+        """The fast check: count the frames (a video's packets, a folder's files) and decode
+        the first and the last, as the loaders would; returns the frame count. Catches a
+        missing or empty file, no video stream, a broken header or index and most truncations;
+        :meth:`verify` decodes every frame."""
+        if num_frames is not None and num_frames < 1:
+            raise video_io.VideoDecodeError(path, f"the list gives {num_frames} frames")
+        count = self.count_frames(path)
+        if count < 1:
+            raise video_io.VideoDecodeError(path, "no frames")
+        if num_frames is not None and num_frames > count:
+            raise video_io.VideoDecodeError(path, f"the list gives {num_frames} frames, the "
+                                                  f"file has {count}")
+        self.read_frames(path, [0, (num_frames or count) - 1], num_frames)
+        return num_frames or count
 
 
 _DEFAULT = MediaReader()

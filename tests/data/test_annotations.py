@@ -25,7 +25,7 @@ def test_a_path_only_list_is_unlabelled(tmp_path):
 
 @pytest.mark.parametrize("body,where", [
     ("path,label\na.mp4,1\nb.mp4\n", ":3: expected 'path,label'"),
-    ("path,label\na.mp4,x\n", ":2: label 'x' is not an integer"),
+    ("path,label\na.mp4,x\n", ":2: label 'x' is not an index 0..2 (3 classes)"),
     ("path,label\na.mp4,0\nb.mp4,5\n", ":3: label 5 outside"),
     ("file,class\na.mp4,0\n", ":1: expected the header"),
 ])

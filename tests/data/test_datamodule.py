@@ -20,6 +20,7 @@ from lightning_vid.data.dataset import EvalDistributedSampler
 from lightning_vid.data.datasets import Kinetics400DataModule, UCF101DataModule
 from lightning_vid.data.protocol import EvalProtocol
 from lightning_vid.data.video_io import write_video
+from lightning_vid.errors import InputError, MissingInput
 from lightning_vid.system import VideoClassifier
 
 TINY = dict(num_segments=4, crop_size=16, scale_size=16, batch_size=2, num_workers=0)
@@ -163,7 +164,9 @@ def test_skipped_files_are_counted_once_written_to_the_run_and_logged(root, tmp_
     assert {Path(s.path).name for s in dm.skipped_files()} == set(found)
 
 
-def test_skipped_files_become_a_wandb_table_in_the_run_folder(root, tmp_path):
+def test_skipped_files_are_written_to_the_run_folder_and_become_a_wandb_table(root, tmp_path):
+    """The file in the run's folder (the W&B logger's ``save_dir``, where ``lightning-vid``
+    puts ``runs/<name>/version_<n>``), not deep in the W&B run; the table in the W&B run."""
     lists(root, test="path,label\nv/a.mp4,0\nv/gone.mp4,1\n")
     dm = VideoDataModule(str(root), **TINY)
     logger = WandbLogger(save_dir=str(tmp_path), offline=True, project="skips")
@@ -173,7 +176,8 @@ def test_skipped_files_become_a_wandb_table_in_the_run_folder(root, tmp_path):
         trainer.test(VideoClassifier(MeanColour()), datamodule=dm, verbose=False)
     run = Path(logger.experiment.dir)
     logger.experiment.finish()
-    assert "gone.mp4" in (run / "skipped_files.csv").read_text()
+    assert "gone.mp4" in (tmp_path / "skipped_files.csv").read_text()
+    assert not (run / "skipped_files.csv").exists()
     tables = list(run.glob("media/table/skipped_files_*.table.json"))
     assert tables and "gone.mp4" in tables[0].read_text()
 
@@ -211,3 +215,39 @@ def test_evaluation_loaders_use_the_unpadded_sampler_under_ddp(benchmark_root):
     dm.trainer = SimpleNamespace(world_size=1, global_rank=0)
     assert not isinstance(dm.test_dataloader().sampler, EvalDistributedSampler)
     torch.manual_seed(0)
+
+
+def test_labels_may_be_class_names_and_a_bad_one_names_line_and_classes(root):
+    lists(root, train="path,label\nv/a.mp4,one\nv/b.mp4,0\nv/c.mp4,two\n")
+    dm = VideoDataModule(str(root), **TINY)
+    with pytest.raises(InputError, match=r"train.csv:4: label 'two' is not an index 0..1 or a "
+                                         r"class name \(2 classes: zero, one\)"):
+        dm.records("fit")
+    lists(root, train="path,label\nv/a.mp4,one\nv/b.mp4,0\n")
+    dm = VideoDataModule(str(root), **TINY)
+    assert [r.label for r in dm.records("fit")] == [1, 0]
+
+
+def test_a_missing_root_says_the_folder_is_missing(tmp_path):
+    dm = VideoDataModule(str(tmp_path / "nodata"), **TINY)
+    with pytest.raises(MissingInput, match=r"--data.root .*nodata: no such folder"):
+        dm.num_classes
+
+
+def test_check_reports_a_damaged_training_video_before_the_first_batch(root, caplog):
+    """``check=True``: the damaged file is found when the stage is set up, named with its list
+    line, and never handed to a worker; the dropped partial batch is told once, with numbers."""
+    (root / "v" / "cut.mp4").write_bytes((root / "v" / "c.mp4").read_bytes()[:300])
+    lists(root, train="path,label\nv/a.mp4,0\nv/cut.mp4,1\nv/b.mp4,1\nv/c.mp4,0\nv/d.mp4,1\n")
+    dm = VideoDataModule(str(root), val_list=None, check=True, **TINY)
+    with caplog.at_level("INFO"):
+        dm.setup("fit")
+        [skipped] = dm.skipped_files("train")
+        assert (Path(skipped.path).name, skipped.source) == ("cut.mp4", f"{root / 'train.csv'}:3")
+        assert "train: --data.check: 5 videos opened" in caplog.text and "1 bad" in caplog.text
+        dm.train_dataloader()
+        dm.train_dataloader()
+    told = [r for r in caplog.records if "leaves out" in r.getMessage()]
+    assert len(told) == 1 and "train: 5 videos in batches of 2: each epoch uses 4 and leaves " \
+                               "out 1" in told[0].getMessage()
+    assert 1 in dm._split("fit").missing  # skipped by index: no worker decodes it

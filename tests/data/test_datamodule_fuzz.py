@@ -124,8 +124,8 @@ CSV_CASES = {  # name: (body of test.csv, records read, the warning or error a u
                                  "more than once (scored once): {csv}:2 and {csv}:3"),
     "header only": ("path,label\n", 0, "{csv}: the test list has no records"),
     "label out of range": ("path,label\nm/a.mp4,2\n", 0, "{csv}:2: label 2 outside [0, 2)"),
-    "label not an integer": ("path,label\nm/a.mp4,b\n", 0,
-                             "{csv}:2: label 'b' is not an integer"),
+    "label neither an index nor a class name": (
+        "path,label\nm/a.mp4,x\n", 0, "{csv}:2: label 'x' is not an index 0..1 or a class name"),
     "a row without its label": ("path,label\nm/a.mp4,0\nm/b.mp4\n", 0,
                                 "{csv}:3: expected 'path,label'"),
     "a row with three fields": ("path,label\nm/a.mp4,0,x\n", 0, "{csv}:2: expected 'path,label'"),

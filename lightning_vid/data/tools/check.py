@@ -15,6 +15,11 @@ decoded; a count given by the list checked against the folder). So the list hold
 files the loaders would skip: missing ones, zero frames, no video stream, a truncated or
 corrupt file, a corrupt or missing JPEG, a decode that exceeds ``--timeout``.
 
+``--fast`` opens every file, counts its frames and decodes the first and the last
+(:meth:`~lightning_vid.data.media.MediaReader.probe`): a missing or empty file, no video
+stream, a broken header or index, most truncations, in a fraction of the time; the data
+modules run this pass before training with ``--data.check true``.
+
 Writes the bad-file list, one ``path<TAB>reason<TAB>where listed`` per line, which the data
 modules leave out with ``exclude: bad_files.txt`` (relative to their root), and a JSON report.
 Parallel, with a progress bar. Exit status: 0 when every file is good, 1 when some are bad.
@@ -38,11 +43,14 @@ from lightning_vid.data.tools.jobs import (Outcome, add_common_arguments, exit_s
 Item = tuple[str, Optional[int]]
 
 
-def check_job(item: Item, *, frame_template: str = DEFAULT_TEMPLATE) -> Outcome:
-    """``bad`` with the reason when the file cannot give every one of its frames."""
+def check_job(item: Item, *, frame_template: str = DEFAULT_TEMPLATE,
+              fast: bool = False) -> Outcome:
+    """``bad`` with the reason when the file cannot give every one of its frames (``fast``:
+    its frame count, its first or its last frame)."""
     path, num_frames = item
+    reader = MediaReader(frame_template)
     try:
-        count = MediaReader(frame_template).verify(path, num_frames)
+        count = (reader.probe if fast else reader.verify)(path, num_frames)
     except FileNotFoundError:
         return Outcome(path, "bad", "missing")
     except Exception as err:  # noqa: BLE001 - the checker reports, it never stops
@@ -77,6 +85,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frame-template", default=DEFAULT_TEMPLATE,
                         help="frame file names (a data config gives its own)")
     parser.add_argument("--bad-list", default="bad_files.txt", help="output: the bad files")
+    parser.add_argument("--fast", action="store_true", help="count the frames and decode the "
+                        "first and last of each file only")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     unique = {same_file(path): (path, count, source) for path, count, source in records}
     where = {path: source for path, _, source in unique.values()}
     items = sorted((path, count) for path, count, _ in unique.values())
-    job = partial(check_job, frame_template=template)
+    job = partial(check_job, frame_template=template, fast=args.fast)
     start = time.perf_counter()
     outcomes = run_jobs(job, items, args.workers, "check", not args.no_progress, args.timeout)
     bad = sorted((o for o in outcomes if o.status in ("bad", "failed")), key=lambda o: o.item)

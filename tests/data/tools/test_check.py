@@ -47,6 +47,8 @@ def test_checker_lists_bad_files_and_the_data_module_excludes_them(benchmark_roo
     run = run_tool("check", "--data-config", str(CONFIGS / "ucf101.yaml"), "--root", str(root),
                    "--bad-list", str(root / "bad_files.txt"), "--workers", "2", "--no-progress")
     assert run.returncode == 1, run.stderr
+    assert "v_ApplyLipstick_g01_c02.avi" in run.stderr  # the missing file, told once
+    assert "run's folder" not in run.stderr  # the checker has no run: its list holds them
     lines = (root / "bad_files.txt").read_text().splitlines()
     assert lines[0].startswith("# 2 bad of 10 checked")
     bad = {line.split("\t")[0]: line.split("\t")[1:] for line in lines[1:]}
@@ -66,3 +68,16 @@ def test_a_video_that_decodes_in_full_passes(tmp_path, moving_texture, run_tool)
                    "--workers", "0", "--no-progress")
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "bad.txt").read_text().startswith("# 0 bad of 1 checked")
+
+
+def test_the_fast_pass_finds_a_truncated_or_empty_file_and_passes_a_good_one(tmp_path,
+                                                                           moving_texture):
+    """``--fast`` (and ``--data.check true``) counts the frames and decodes the first and last."""
+    write_video(tmp_path / "ok.mp4", moving_texture(20), options={"crf": "23", "bf": "2"})
+    data = (tmp_path / "ok.mp4").read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[:len(data) // 3])
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    status = main(["check", str(tmp_path), "--fast", "--workers", "0", "--no-progress",
+                   "--bad-list", str(tmp_path / "bad.txt")])
+    bad = [line.split("\t")[0] for line in (tmp_path / "bad.txt").read_text().splitlines()[1:]]
+    assert status == 1 and sorted(Path(p).name for p in bad) == ["cut.mp4", "empty.mp4"]
