@@ -15,6 +15,8 @@ Runs (``lightning-vid`` adds these itself):
 - :class:`ProtocolLogger`: the evaluation protocol next to the metrics.
 - :class:`DataWaitTimer`: ``train/data_wait_ms``.
 - :class:`RandomState`: the random state in every checkpoint, so resuming is exact.
+- :class:`StopOnSignal`: Ctrl-C and SIGTERM stop ``fit`` where every rank can, ``last.ckpt``
+  saved.
 - :class:`PredictionWriter`: the CSV of ``lightning-vid predict``.
 """
 
@@ -24,7 +26,8 @@ from lightning_vid.callbacks.kernels import KernelAttentionLogger
 from lightning_vid.callbacks.predictions import PredictionWriter
 from lightning_vid.callbacks.protocol import ProtocolLogger
 from lightning_vid.callbacks.random_state import RandomState
+from lightning_vid.callbacks.stop import StopOnSignal
 from lightning_vid.callbacks.timing import DataWaitTimer
 
 __all__ = ["DataWaitTimer", "GradCAMLogger", "InitWeights", "KernelAttentionLogger",
-           "PredictionWriter", "ProtocolLogger", "RandomState"]
+           "PredictionWriter", "ProtocolLogger", "RandomState", "StopOnSignal"]
