@@ -231,7 +231,8 @@ class VideoClassifier(L.LightningModule):
             loss.update(F.cross_entropy(scores[counted].float(), labels[counted],
                                         reduction="none"))
         # the loss of the scored videos only (not the stand-ins of unreadable ones), as a sum
-        # and a count over every rank: Lightning's own mean of a logged value syncs the batch
+        # and a count over every rank (logged by every rank in every batch, like the metrics:
+        # their sync is a collective); Lightning's own mean of a logged value synced the batch
         # count by "mean" in integers (15/14 off with 8 + 7 videos)
         self.log(f"{split}/loss", loss, on_step=False, on_epoch=True)
         self.log_dict(metrics, batch_size=max(n, 1), prog_bar=split == "val")

@@ -12,11 +12,11 @@ Here, while ``fit`` runs:
 - a SIGINT or SIGTERM only sets a flag in the process that received it (the handler does no
   collective, prints nothing);
 - the ranks agree on it (any rank's flag stops every rank) at points they all pass together:
-  the end of a training batch that no validation follows, and the end of a training epoch
-  (after its validation and the epoch's ``last.ckpt``). Lightning stops there; the
-  ``ModelCheckpoint`` with ``save_on_exception`` writes ``last.ckpt`` (unless the epoch's own
-  holds this step already), and ``lightning-vid`` exits with 128 + the signal (130 for
-  Ctrl-C, 143 for SIGTERM). A signal during validation lets it finish: Lightning does not
+  the end of a training batch that steps the optimizer and that no validation follows, and
+  the end of a training epoch (after its validation and the epoch's ``last.ckpt``).
+  Lightning stops there; the ``ModelCheckpoint`` with ``save_on_exception`` writes
+  ``last.ckpt`` (unless the epoch's own holds this step already), and ``lightning-vid``
+  exits with 128 + the signal (130 for Ctrl-C, 143 for SIGTERM). A signal during validation lets it finish: Lightning does not
   resume a checkpoint taken in the middle of one exactly (the random state of the loaders
   moved, and from one taken after an epoch's training it ran the next epoch without batches),
   and ranks holding different numbers of validation batches cannot stop at the same one;
@@ -116,7 +116,8 @@ class StopOnSignal(L.Callback):
         validates = trainer.enable_validation and (
             done >= trainer.num_training_batches
             or (isinstance(trainer.val_check_batch, int) and done % trainer.val_check_batch == 0))
-        if done < trainer.num_training_batches and not validates:
+        stepped = done % trainer.accumulate_grad_batches == 0  # no gradients half-accumulated
+        if done < trainer.num_training_batches and stepped and not validates:
             self._agreed(trainer)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
