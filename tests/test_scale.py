@@ -132,7 +132,7 @@ def _group_gone(pgid: int, wait: float = 30.0) -> bool:
     return False
 
 
-@pytest.mark.parametrize("hook", ["train_batch_end", "val_batch_end", "save_checkpoint"])
+@pytest.mark.parametrize("hook", ["val_batch_end", "save_checkpoint"])
 def test_sigterm_to_every_rank_ends_every_process_with_143(data, tmp_path, hook):
     """SLURM's SIGTERM reaches every process of the job: the installed command, 2 gloo
     processes, is signalled (its whole process group) in a training step, in validation or
