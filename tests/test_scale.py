@@ -1,5 +1,6 @@
-"""Scale: a 2-process DDP fit and test on the CPU (gloo), each video scored exactly once
-(resuming a stopped run: tests/test_resume.py).
+"""Scale: a 2-process DDP fit and test on the CPU (gloo), each video scored exactly once; a
+SIGTERM to every rank ends every process with 143; test metrics and loss, predictions and
+``train/skipped`` under DDP equal one process's (resuming a stopped run: tests/test_resume.py).
 
 The runs that matter go through the CLI in subprocesses, as a user or a cluster would start
 them; the callbacks below are loaded there from this file (``PYTHONPATH`` = this folder).
@@ -135,8 +136,9 @@ def _group_gone(pgid: int, wait: float = 30.0) -> bool:
 @pytest.mark.parametrize("hook", ["val_batch_end", "save_checkpoint"])
 def test_sigterm_to_every_rank_ends_every_process_with_143(data, tmp_path, hook):
     """SLURM's SIGTERM reaches every process of the job: the installed command, 2 gloo
-    processes, is signalled (its whole process group) in a training step, in validation or
-    while a checkpoint is saved; every process ends, rank 0 with 143, ``last.ckpt`` written.
+    processes, is signalled (its whole process group) in validation or while a checkpoint is
+    saved (where one rank sat in a collective while the other saved); every process ends, rank
+    0 with 143, ``last.ckpt`` written.
     Lightning's own handler made a collective inside the signal handler and hung half the
     time (the scripts/ddp requeue never came). ``tests/test_resume.py`` has the exactness."""
     callback = json.dumps({"class_path": "test_resume.SignalAt", "init_args": {
