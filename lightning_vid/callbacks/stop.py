@@ -16,10 +16,10 @@ Here, while ``fit`` runs:
   the end of a training epoch (after its validation and the epoch's ``last.ckpt``).
   Lightning stops there; the ``ModelCheckpoint`` with ``save_on_exception`` writes
   ``last.ckpt`` (unless the epoch's own holds this step already), and ``lightning-vid``
-  exits with 128 + the signal (130 for Ctrl-C, 143 for SIGTERM). A signal during validation lets it finish: Lightning does not
-  resume a checkpoint taken in the middle of one exactly (the random state of the loaders
-  moved, and from one taken after an epoch's training it ran the next epoch without batches),
-  and ranks holding different numbers of validation batches cannot stop at the same one;
+  exits with 128 + the signal (130 for Ctrl-C, 143 for SIGTERM). A signal during validation
+  lets it finish: from a checkpoint taken in its middle at an epoch's end, Lightning 2.6
+  resumed into an epoch without batches (the loader's state was the finished epoch's), and
+  ranks holding different numbers of validation batches cannot stop at the same one;
 - a second Ctrl-C stops at once (``KeyboardInterrupt``; the checkpoint is then not exact).
 
 SLURM and Kubernetes send SIGTERM to every process, Ctrl-C reaches the whole foreground
