@@ -14,15 +14,19 @@
 - ``--ckpt_path best`` works in a new process (the best path is read from the run's
   checkpoints); ``fit`` prints the best and last checkpoints when it ends.
 - Every run gets :class:`~lightning_vid.callbacks.DataWaitTimer`,
-  :class:`~lightning_vid.callbacks.RandomState` (exact resume) and
+  :class:`~lightning_vid.callbacks.RandomState` (exact resume),
+  :class:`~lightning_vid.callbacks.StopOnSignal` (Ctrl-C and SIGTERM stop ``fit`` where every
+  rank can, ``last.ckpt`` saved), :class:`~lightning_vid.callbacks.EpochSummary` (a line per
+  epoch when no progress bar shows the metrics) and
   :class:`~lightning_vid.callbacks.PredictionWriter` (``--predictions.path``).
 - ``--ckpt_path last|best`` use the newest version holding such a checkpoint, or stop naming
   what each version holds; a command that fails before its first step removes the version it
   created. A resumed ``fit`` continues its W&B run (the checkpoint keeps the run's id).
 - The console script exits 0 on success, non-zero on an error, 2 on a bad config or bad input
   (:class:`~lightning_vid.errors.InputError`, Lightning's ``MisconfigurationException``: one
-  line on stderr, the traceback with ``--debug`` or ``LIGHTNING_VID_DEBUG=1``) and 143
-  (128 + SIGTERM) when a SIGTERM stopped the run (after ``save_on_exception`` checkpoints), so
+  line on stderr, the traceback with ``--debug`` or ``LIGHTNING_VID_DEBUG=1``), 130
+  (128 + SIGINT) when Ctrl-C stopped the run and 143 (128 + SIGTERM) when a SIGTERM did; a
+  stopped ``fit`` prints one line with its ``last.ckpt`` and the command that resumes it. So
   ``fit && test`` and requeue scripts can tell them apart.
 """
 
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -46,7 +51,9 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from lightning_vid.callbacks import DataWaitTimer, EpochSummary, PredictionWriter, RandomState
+from lightning_vid.callbacks import (DataWaitTimer, EpochSummary, PredictionWriter, RandomState,
+                                     StopOnSignal)
+from lightning_vid.callbacks.stop import received
 from lightning_vid.errors import InputError, MissingInput
 from lightning_vid.models import get_architecture
 from lightning_vid.runs import best_checkpoint, last_checkpoint, run_folder, shown
@@ -70,6 +77,8 @@ LINKS = (
 
 #: exit status of a run stopped by SIGTERM (the shell's 128 + signal number)
 SIGTERM_EXIT = 128 + signal.SIGTERM
+#: exit status of a run stopped by Ctrl-C (SIGINT)
+SIGINT_EXIT = 128 + signal.SIGINT
 
 
 class SaveRunConfig(SaveConfigCallback):
@@ -210,6 +219,8 @@ class VideoCLI(LightningCLI):
     """LightningCLI with the data -> model links, run folders and the runs' callbacks."""
 
     run_dir: Path
+    #: the latest instance whose classes were built (:func:`main` reports a stopped run)
+    latest: Optional["VideoCLI"] = None
 
     def add_arguments_to_parser(self, parser) -> None:
         for source, target in LINKS:
@@ -258,6 +269,7 @@ class VideoCLI(LightningCLI):
                                          "LearningRateMonitor")]
 
     def after_instantiate_classes(self) -> None:
+        VideoCLI.latest = self
         self._check_num_classes()
         if _rank() == 0 and not self.config[self.subcommand].trainer.get("fast_dev_run"):
             self.run_dir.mkdir(parents=True, exist_ok=True)  # W&B looks for its git root here
@@ -379,10 +391,13 @@ def rank_zero_info(text: str) -> None:
 
 
 class _NoTips(logging.Filter):
-    """Drops Lightning's product tips (litlogger, litmodels) from the log."""
+    """Drops Lightning's product tips (litlogger, litmodels) from the log, and its note of the
+    checkpoint saved on an exception (``An SIGTERMException was raised with message: ,``):
+    :func:`main` says where it is and how to resume."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "Tip:" not in str(record.msg)
+        text = str(record.msg)
+        return "Tip:" not in text and "was raised with message" not in text
 
 
 def _quiet() -> None:
@@ -410,7 +425,8 @@ def cli_main(args: Optional[list[str]] = None) -> VideoCLI:
         VideoClassifier,
         subclass_mode_data=True,
         save_config_callback=SaveRunConfig,
-        trainer_defaults={"callbacks": [DataWaitTimer(), RandomState(), EpochSummary()]},
+        trainer_defaults={"callbacks": [DataWaitTimer(), RandomState(), StopOnSignal(),
+                                        EpochSummary()]},
         parser_kwargs={"allow_abbrev": False},  # "--trainer.max_epoch" is a typo, not a prefix
         args=args,
         auto_configure_optimizers=False,
@@ -444,22 +460,67 @@ def user_error(err: BaseException) -> str:
     return f"lightning-vid: error: {text} (--debug or {DEBUG_VARIABLE}=1 shows the traceback)"
 
 
+def _saved_on_stop(trainer: Any) -> Optional[str]:
+    """The checkpoint a stopped ``fit`` left: the one written on the exception, else the
+    latest ``last.ckpt`` (written at the end of the step the run stopped after)."""
+    for callback in getattr(trainer, "checkpoint_callbacks", []):
+        if isinstance(callback, ModelCheckpoint) and callback.save_on_exception:
+            path = getattr(callback, "_last_checkpoint_saved", None) or callback.last_model_path
+            if path and os.path.isfile(path):
+                return path
+    return None
+
+
+def _resume_command(argv: list[str]) -> str:
+    """The command line that resumes the run ``argv`` started (``--ckpt_path last``)."""
+    args, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--ckpt_path":
+            skip = True
+        elif not arg.startswith("--ckpt_path="):
+            args.append(arg)
+    return shlex.join(["lightning-vid", *args, "--ckpt_path", "last"])
+
+
+def _report_stop(signum: int) -> None:
+    """One line on rank 0: what stopped the run, its checkpoint and the command resuming it."""
+    cli = VideoCLI.latest
+    if _rank() != 0 or cli is None:
+        return
+    name = signal.Signals(signum).name
+    if cli.subcommand != "fit":
+        print(f"stopped by {name}", file=sys.stderr, flush=True)
+        return
+    saved = _saved_on_stop(cli.trainer)
+    if saved is None:
+        print(f"stopped by {name} before a checkpoint was saved", file=sys.stderr, flush=True)
+        return
+    print(f"stopped by {name}: checkpoint {shown(saved)}; resume with: "
+          f"{_resume_command(sys.argv[1:])}", file=sys.stderr, flush=True)
+
+
 def main() -> int:
-    """The ``lightning-vid`` console script: 0 when the command succeeded, 143 when a SIGTERM
-    stopped it (its checkpoint saved), 2 for a bad config or bad input (one line on stderr;
-    ``--debug`` or ``LIGHTNING_VID_DEBUG=1`` shows the traceback), otherwise an error's
-    status."""
+    """The ``lightning-vid`` console script: 0 when the command succeeded, 130 / 143 when
+    Ctrl-C / SIGTERM stopped it (``fit``: its ``last.ckpt`` saved, and one line saying where and
+    how to resume), 2 for a bad config or bad input (one line on stderr; ``--debug`` or
+    ``LIGHTNING_VID_DEBUG=1`` shows the traceback), otherwise an error's status."""
     debug = "--debug" in sys.argv[1:] or os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
     sys.argv = [arg for arg in sys.argv if arg != "--debug"]  # not a CLI option
     try:
         cli_main()
-    except SIGTERMException:
-        return SIGTERM_EXIT
-    except USER_ERRORS as err:
-        if debug:
-            raise
-        print(user_error(err), file=sys.stderr, flush=True)
-        return 2
+    except (SIGTERMException, KeyboardInterrupt, SystemExit, Exception) as err:
+        signum = received()
+        if signum is not None:  # stopped by a signal
+            _report_stop(signum)
+            return 128 + signum
+        if isinstance(err, SIGTERMException):
+            return SIGTERM_EXIT
+        if isinstance(err, USER_ERRORS) and not debug:
+            print(user_error(err), file=sys.stderr, flush=True)
+            return 2
+        raise
     return 0
 
 

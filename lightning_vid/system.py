@@ -15,8 +15,10 @@ clips at a time (a chunk never splits a clip, so temporal modules see complete c
 V scores of a video are fused by ``eval_fusion``: the mean of the logits (TSM, TEA) or of the
 softmax (TDN, mmaction2). Metrics are video-level, and each video counts once: samples that
 stand in for an unreadable video (``skipped > 0``) and unlabelled ones are left out of the
-metrics (their number is logged as ``{split}/skipped``; ``{split}/videos`` counts the scored
-videos, summed over DDP ranks).
+metrics and the loss (their number is logged as ``{split}/skipped``; ``{split}/videos`` counts
+the scored videos, summed over DDP ranks). ``{split}/loss`` is the mean cross-entropy of the
+scored videos, from a sum and a count summed over the ranks, so DDP reports what one process
+does, however the videos are split.
 
 Built by ``lightning-vid``, the system saves the model's and the optimizer's config (class
 paths and arguments) in its hyperparameters, so Lightning rebuilds it from a checkpoint alone
@@ -32,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
-from torchmetrics import MetricCollection
+from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
 from lightning_vid import optim
@@ -162,6 +164,8 @@ class VideoClassifier(L.LightningModule):
         self.train_metrics = split_metrics(k, "train/")
         self.val_metrics = split_metrics(k, "val/")
         self.test_metrics = split_metrics(k, "test/")
+        # the evaluation loss per scored video: a sum and a count, both summed over DDP ranks
+        self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
         self._frozen_bn = optim.freeze_batchnorm(model, bn_freeze)
         self._callbacks: Optional[list[L.Callback]] = None
 
@@ -200,7 +204,7 @@ class VideoClassifier(L.LightningModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=len(logits))
         self.log_dict(self.train_metrics, on_step=False, on_epoch=True, batch_size=len(logits))
         self.log("train/skipped", batch["skipped"].sum().float(), on_step=False, on_epoch=True,
-                 reduce_fx="sum", batch_size=len(logits))
+                 reduce_fx="sum", batch_size=len(logits), sync_dist=True)
         return loss
 
     def video_logits(self, clip: Tensor) -> Tensor:
@@ -217,16 +221,20 @@ class VideoClassifier(L.LightningModule):
             return logits.softmax(-1).mean(1).clamp_min(1e-12).log()
         return logits.mean(1)
 
-    def _eval_step(self, batch: dict, metrics: MetricCollection, split: str) -> None:
+    def _eval_step(self, batch: dict, metrics: MetricCollection, loss: MeanMetric,
+                   split: str) -> None:
         scores, labels = self.video_logits(batch["clip"]), batch["label"]
         counted = (batch["skipped"] == 0) & (labels >= 0)  # each readable video once
         n = int(counted.sum())
         if n:
             metrics.update(scores[counted], labels[counted])
-        rows = counted if n else labels >= 0
-        if rows.any():
-            self.log(f"{split}/loss", F.cross_entropy(scores[rows], labels[rows]),
-                     batch_size=int(rows.sum()), sync_dist=True)
+            loss.update(F.cross_entropy(scores[counted].float(), labels[counted],
+                                        reduction="none"))
+        # the loss of the scored videos only (not the stand-ins of unreadable ones), as a sum
+        # and a count over every rank (logged by every rank in every batch, like the metrics:
+        # their sync is a collective); Lightning's own mean of a logged value synced the batch
+        # count by "mean" in integers (15/14 off with 8 + 7 videos)
+        self.log(f"{split}/loss", loss, on_step=False, on_epoch=True)
         self.log_dict(metrics, batch_size=max(n, 1), prog_bar=split == "val")
         size = len(labels)
         self.log(f"{split}/skipped", batch["skipped"].sum().float(), reduce_fx="sum",
@@ -234,10 +242,10 @@ class VideoClassifier(L.LightningModule):
         self.log(f"{split}/videos", float(n), reduce_fx="sum", batch_size=size, sync_dist=True)
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        self._eval_step(batch, self.val_metrics, "val")
+        self._eval_step(batch, self.val_metrics, self.val_loss, "val")
 
     def test_step(self, batch: dict, batch_idx: int) -> None:
-        self._eval_step(batch, self.test_metrics, "test")
+        self._eval_step(batch, self.test_metrics, self.test_loss, "test")
 
     def predict_step(self, batch: dict, batch_idx: int) -> dict:
         probs = self.video_logits(batch["clip"]).softmax(-1)

@@ -56,12 +56,20 @@ def test_metrics_count_each_readable_labelled_video_once():
     clip[:, 0, 0, 0, :K] = torch.eye(K)[[0, 1, 2, 0, 1, 2]] * 5  # predicts 0, 1, 2, 0, 1, 2
     batch = {"clip": clip, "label": torch.tensor([0, 1, 0, 0, 2, -1]),
              "skipped": torch.tensor([0, 0, 0, 1, 1, 0]), "index": torch.arange(6)}
-    # rows 3, 4 stand in for unreadable videos (wrong predictions), row 5 has no label
+    # rows 3, 4 stand in for unreadable videos (wrong predictions), row 5 has no label; the
+    # second batch is one stand-in alone (multi-view tests: one video per batch)
+    alone = {"clip": clip[3:4], "label": torch.tensor([0]), "skipped": torch.tensor([1]),
+             "index": torch.tensor([6])}
     trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
-    trainer.test(VideoClassifier(Probe()), dataloaders=DataLoader([batch], batch_size=None))
+    trainer.test(VideoClassifier(Probe()), dataloaders=DataLoader([batch, alone],
+                                                                   batch_size=None))
     metrics = trainer.callback_metrics
     assert metrics["test/acc1"] == pytest.approx(2 / 3)  # rows 0, 1 right, row 2 wrong
-    assert metrics["test/videos"] == 3 and metrics["test/skipped"] == 2
+    assert metrics["test/videos"] == 3 and metrics["test/skipped"] == 3
+    # the loss too: the mean cross-entropy of rows 0, 1, 2 only, computed here in float64
+    scored = clip[:3, 0, 0, 0, :K].double()
+    expected = torch.nn.functional.cross_entropy(scored, torch.tensor([0, 1, 0]))
+    assert float(metrics["test/loss"]) == pytest.approx(float(expected), rel=1e-6)
 
 
 def from_predictions(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:

@@ -16,6 +16,8 @@ Runs (``lightning-vid`` adds these itself):
 - :class:`DataWaitTimer`: ``train/data_wait_ms``.
 - :class:`EpochSummary`: one line per epoch with the metrics when no progress bar shows them.
 - :class:`RandomState`: the random state in every checkpoint, so resuming is exact.
+- :class:`StopOnSignal`: Ctrl-C and SIGTERM stop ``fit`` where every rank can, ``last.ckpt``
+  saved.
 - :class:`PredictionWriter`: the CSV of ``lightning-vid predict``.
 """
 
@@ -26,7 +28,8 @@ from lightning_vid.callbacks.kernels import KernelAttentionLogger
 from lightning_vid.callbacks.predictions import PredictionWriter
 from lightning_vid.callbacks.protocol import ProtocolLogger
 from lightning_vid.callbacks.random_state import RandomState
+from lightning_vid.callbacks.stop import StopOnSignal
 from lightning_vid.callbacks.timing import DataWaitTimer
 
 __all__ = ["DataWaitTimer", "EpochSummary", "GradCAMLogger", "InitWeights", "KernelAttentionLogger",
-           "PredictionWriter", "ProtocolLogger", "RandomState"]
+           "PredictionWriter", "ProtocolLogger", "RandomState", "StopOnSignal"]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 
 #: the CSV columns; top5 and top5_probs hold k values separated by "|"
@@ -35,7 +36,7 @@ def default_name(datamodule: Any) -> str:
 
 
 class PredictionWriter(BasePredictionWriter):
-    """Writes the predictions of ``predict`` as a CSV, one row per listed video.
+    """Writes the predictions of ``predict`` as a CSV, one row per listed video, in list order.
 
     Columns: ``path`` (the video as listed), ``label`` (its class name when the list gives
     one, else empty), ``pred`` and ``prob`` (the predicted class and its probability, after
@@ -48,7 +49,8 @@ class PredictionWriter(BasePredictionWriter):
     (``trainer.log_dir``), named after the list or the video predicted (the data module's
     predict list: ``predictions_test.csv``, ``predictions_bikes_03.csv``), so predicting
     another list keeps the earlier file; kept in :attr:`written` (``lightning-vid predict``
-    prints it). Under DDP each rank writes its own rows to ``<stem>.rank<r>.csv``.
+    prints it). Under DDP the ranks' rows are gathered on rank 0, which writes the one file:
+    every video once, in list order, as one process writes it.
 
     ``lightning-vid`` adds it to every run; set ``--predictions.path FILE``.
 
@@ -64,23 +66,15 @@ class PredictionWriter(BasePredictionWriter):
         self.path, self.top_k = path, top_k
         self.written: Optional[Path] = None
         self.rows = 0
-        self._file: Any = None
-        self._writer: Any = None
+        self._rows: list[tuple[int, list[str]]] = []  # (index in the list, fields)
 
     def output_path(self, trainer: L.Trainer) -> Path:
-        path = Path(self.path) if self.path else Path(trainer.log_dir or ".") / default_name(
-            trainer.datamodule)
-        if trainer.world_size > 1:
-            path = path.with_name(f"{path.stem}.rank{trainer.global_rank}{path.suffix}")
-        return path
+        if self.path:
+            return Path(self.path)
+        return Path(trainer.log_dir or ".") / default_name(trainer.datamodule)
 
     def on_predict_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.written = self.output_path(trainer)
-        self.written.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.written, "w", newline="")
-        self._writer = csv.writer(self._file)
-        self._writer.writerow(COLUMNS)
-        self.rows = 0
+        self.written, self.rows, self._rows = None, 0, []
 
     def write_on_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule,
                            prediction: Any, batch_indices: Optional[Sequence[int]], batch: Any,
@@ -105,10 +99,22 @@ class PredictionWriter(BasePredictionWriter):
                 k, p = top.indices[row].tolist(), top.values[row].tolist()
                 fields += [name(k[0]), f"{p[0]:.4f}", "|".join(name(c) for c in k),
                            "|".join(f"{v:.4f}" for v in p)]
-            self._writer.writerow(fields)
-            self.rows += 1
+            self._rows.append((listed, fields))
 
     def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        rows = self._rows
+        if trainer.world_size > 1 and torch.distributed.is_available() \
+                and torch.distributed.is_initialized():
+            gathered: list = [None] * trainer.world_size
+            torch.distributed.all_gather_object(gathered, rows)
+            rows = [row for part in gathered for row in part or []]
+        self._rows = []
+        if trainer.global_rank != 0:
+            return
+        path = self.output_path(trainer)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(COLUMNS)
+            writer.writerows(fields for _, fields in sorted(rows, key=lambda r: r[0]))
+        self.written, self.rows = path, len(rows)

@@ -47,6 +47,7 @@ import csv
 import ctypes
 import ctypes.util
 import os
+import signal
 import sys
 from dataclasses import astuple, dataclass
 from pathlib import Path
@@ -564,9 +565,20 @@ def run_folder(trainer: Any) -> Optional[str]:
     return logger.save_dir or trainer.default_root_dir
 
 
+def _on_worker_sigterm(signum: int, frame: Any) -> None:
+    signal.signal(signum, signal.SIG_DFL)  # a second one (the loader's shutdown) ends it
+
+
 def worker_init(_: int = 0) -> None:
     """DataLoader worker setup: one thread for decoding and transforms (the workers already
-    run in parallel), and flat memory.
+    run in parallel), flat memory, and no death by the signals that stop a run.
+
+    Ctrl-C reaches the whole foreground process group, and SLURM and Kubernetes send SIGTERM
+    to every process of a job: a worker ignores Ctrl-C and its first SIGTERM and keeps
+    serving its main process, which stops where it can, saves and shuts the workers down
+    (:class:`~lightning_vid.callbacks.StopOnSignal`); a second SIGTERM (the loader's
+    ``terminate()`` of a worker that did not stop) ends it. A worker killed by the signal
+    made the main process fail with ``DataLoader worker (pid ...) is killed by signal``.
 
     glibc raises its mmap threshold to the size of the largest buffer freed so far, after which
     decoded frames and clips (hundreds of KiB to a few MiB) are carved from the heap, which
@@ -577,6 +589,8 @@ def worker_init(_: int = 0) -> None:
     """
     import torch
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_worker_sigterm)
     torch.set_num_threads(1)
     os.environ["OMP_NUM_THREADS"] = "1"
     if sys.platform.startswith("linux"):
