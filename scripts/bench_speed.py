@@ -161,8 +161,8 @@ def main(argv: list[str] | None = None) -> int:
                                                    args.precision))
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else \
         f"{args.threads} threads"
-    print(f"{args.backbone}, T={args.segments}, {args.size}x{args.size}, batch {args.batch}, {where}, "
-          f"{args.precision}{', channels-last' if args.channels_last else ''}, "
+    print(f"{args.backbone}, T={args.segments}, {args.size}x{args.size}, batch {args.batch}, "
+          f"{where}, {args.precision}{', channels-last' if args.channels_last else ''}, "
           f"fastest of {args.repeats}; forward+backward; ARCH@TRUNK rows on TRUNK, every ratio "
           "to TSN on the same trunk\n")
     print("| model | GMACs/clip | ms/clip | clips/s | GMAC ratio | time ratio | "
@@ -175,8 +175,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.batch / best[arch]:.1f} | {g:.3f} | {t:.3f} | "
               f"{'yes' if t <= 1.25 * g else 'NO'} |")
     if args.compile:
-        print(f"\neager vs torch.compile ({args.compile_backend}), clips/s, fastest of {args.repeats}, "
-              f"torch {torch.__version__}\n")
+        print(f"\neager vs torch.compile ({args.compile_backend}), clips/s, fastest of "
+              f"{args.repeats}, torch {torch.__version__}\n")
         print("\n".join(compile_table(archs, models, clips, target, args)))
     return 0
 
