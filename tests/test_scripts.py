@@ -89,3 +89,24 @@ def test_the_zoo_reports_each_module_relative_to_tsn_on_its_own_trunk(zoo, tmp_p
                 "train_s": 60.0, "epochs": 8} for arch, acc in top1.items()]
     (tmp_path / "bench.md").write_text(demo.table(trained))
     assert zoo.read_results(tmp_path / "bench.md") == top1
+
+
+def test_bench_speed_compares_eager_and_compiled_throughput_side_by_side():
+    """``scripts/bench_speed.py --compile``: the eager / compiled table, one row per model,
+    each checked against eager before it is timed (``aot_eager`` here: the table, not
+    inductor's code generation, which tests/test_cli_compile.py runs)."""
+    done = subprocess.run(
+        [sys.executable, str(SCRIPTS / "bench_speed.py"), "--compile", "--compile-backend",
+         "aot_eager", "--arch", "tsm", "--backbone", "resnet18", "--size", "32", "--segments",
+         "2", "--batch", "2", "--repeats", "1", "--threads", "1"],
+        capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = done.stdout.split("eager vs torch.compile (aot_eager)")[1]
+    rows = [line.split("|")[1:-1] for line in table.splitlines() if line.startswith("| ts")]
+    assert [r[0].strip() for r in rows] == ["tsn", "tsm"]
+    for row in rows:
+        eager, compiled, ratio = (float(v.strip(" x")) for v in row[1:4])
+        # clips/s printed to 0.1, the ratio to 0.01, from the unrounded values
+        slack = 0.005 + ratio * (0.05 / eager + 0.05 / compiled) * 1.01
+        assert eager > 0 and compiled > 0 and abs(ratio - compiled / eager) <= slack
+        assert float(row[7]) < 1e-3  # compiled logits / eager, relative to the largest

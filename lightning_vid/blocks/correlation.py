@@ -20,8 +20,10 @@ D = 2R+1 displacements per axis.
   inputs and one row product: 2.1x at 28x28, 2.3x at 56x56, C=64, R=7); a hand-written
   backward does two band products per offset. The matmuls compute ``(W+2R)/D`` times the
   MACs strictly needed, ``N * D^2 * C * H * W`` (2.8x at 28x28, R=7), cheap as matmuls.
-  Under ``torch.jit`` tracing (export, and fvcore's counter) an out-of-place path of the
-  same values runs instead: D matmuls of every padded row, ``D * N * H * W * C * (W+2R)``
+  While a graph is captured (torch.compile, whose functionalisation cannot take the
+  backward's writes through an ``as_strided`` view; torch.export and ONNX; legacy
+  ``torch.jit`` tracing and fvcore's counter) an out-of-place path of the same values runs
+  instead: D matmuls of every padded row, ``D * N * H * W * C * (W+2R)``
   MACs as fvcore counts them.
 - :func:`dense_local_correlation`: the direct reference (all-pairs matmul, then a gather of
   the window), O((HW)^2) memory, for tests and ``scripts/bench_correlation.py``.

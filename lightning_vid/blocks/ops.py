@@ -1,9 +1,13 @@
 """Operations two or more temporal blocks share, each written once.
 
-- :func:`exportable`: the one mechanism for eager / traced dual paths. Blocks train with
-  in-place slice updates or a Python autograd Function (fast, little memory); while
-  ``torch.jit.trace`` runs (TorchScript and ONNX export, fvcore's counter) the decorated
-  function calls its out-of-place twin instead, which computes the same values.
+- :func:`exportable`: the one mechanism for eager / graph-captured dual paths. Blocks train
+  with in-place slice updates or a Python autograd Function (fast, little memory); while a
+  graph is captured (``torch.compile``, ``torch.export`` and the ONNX exporter built on it,
+  legacy ``torch.jit.trace``, fvcore's counter) the decorated function calls its
+  out-of-place twin instead, which computes the same values. Compile needs it: TCM's
+  correlation writes its backward through an ``as_strided`` view, which AOTAutograd cannot
+  functionalise ("mutation on a view chain ... as_strided() ... banned in compile"), and the
+  twins are plain ops that the compiler can fuse.
 - :func:`temporal_conv` and :class:`TemporalConv`: a depthwise conv over T, kernel 3, zero
   padding, initialised as the identity or as TSM's shift (TEA's MTA, TDN's temporal conv).
 - :func:`temporal_difference`: ``x_other(t + step) - x(t)`` per clip, zero where ``t + step``
@@ -29,9 +33,17 @@ from torch import Tensor, nn
 Fn = TypeVar("Fn", bound=Callable[..., Tensor])
 
 
+def capturing() -> bool:
+    """Whether a graph is being captured: ``torch.compile`` or ``torch.export`` (Dynamo, or
+    non-strict export), or ``torch.jit.trace``."""
+    return (torch.compiler.is_compiling() or torch.compiler.is_exporting()
+            or torch.jit.is_tracing())
+
+
 def exportable(traced: Callable[..., Tensor]) -> Callable[[Fn], Fn]:
     """Decorator: call ``traced`` (the same arguments, the same values, out of place and
-    without Python autograd Functions) instead of the decorated function while traced.
+    without Python autograd Functions) instead of the decorated function while a graph is
+    captured: ``torch.compile`` / ``torch.export`` (:func:`capturing`) or ``torch.jit.trace``.
 
     >>> def twice_traced(x): return x + x
     >>> @exportable(twice_traced)
@@ -43,7 +55,7 @@ def exportable(traced: Callable[..., Tensor]) -> Callable[[Fn], Fn]:
     def decorate(eager: Fn) -> Fn:
         @functools.wraps(eager)
         def dispatch(*args, **kwargs):
-            return (traced if torch.jit.is_tracing() else eager)(*args, **kwargs)
+            return (traced if capturing() else eager)(*args, **kwargs)
 
         return dispatch  # type: ignore[return-value]
 

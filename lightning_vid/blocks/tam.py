@@ -35,9 +35,10 @@ Departures (the code is followed where it and the paper disagree, unless stated)
 - The code permutes to (1, B*C, T, H*W) and runs a grouped conv2d with groups = B*C. Here V
   and Theta fold into one location-sensitive kernel W (B, T, C, K), applied with K shifted
   multiply-adds in the (B, T, C, H, W) layout, backward written by hand: the same values,
-  no permute copies (first-order gradients only). While traced (TorchScript, ONNX export:
-  ``lightning_vid/export.py``) the same sum runs out of place, without the autograd Function
-  (not serialisable) or ``unfold`` (not exportable with a dynamic batch): ``ops.exportable``.
+  no permute copies (first-order gradients only). While a graph is captured (torch.compile,
+  torch.export and ONNX: ``lightning_vid/export.py``; legacy TorchScript) the same sum runs
+  out of place, without the autograd Function (not serialisable) or ``unfold`` (not
+  exportable with a dynamic batch): ``ops.exportable``.
 - Initialisation: PyTorch defaults as in the code (the paper is silent): not identity, the
   kernel starts near uniform and V near 0.5. Variants "tanet_r", "global", "local" are the
   paper's ablations; the code has none of them. No temporal stride.

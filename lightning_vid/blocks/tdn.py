@@ -192,7 +192,7 @@ def _bn_per_direction(bn: nn.BatchNorm2d, t: Tensor) -> Tensor:
     (the batch statistics differ); one call in eval, where both see the same affine map."""
     if not bn.training and bn.running_mean is not None:
         return bn(t)
-    f, b = t.chunk(2)  # (B*T, c, H, W) each
+    f, b = t.unflatten(0, (2, -1)).unbind(0)  # (B*T, c, H, W) each
     return torch.cat((bn(f), bn(b)))
 
 
@@ -248,7 +248,9 @@ class LongTermTDM(Recorder, nn.Module):
         pooled = _bn_per_direction(self.pooled_bn, self.pooled_conv(F.avg_pool2d(d, k, k)))
         align = None if self.upsample == "nearest" else False
         pooled = F.interpolate(pooled, size=d.shape[-2:], mode=self.upsample, align_corners=align)
-        e_f, e_b = self.expand((d + pooled + full) / 3).chunk(2)  # (B*T, C, H, W) each
+        # the two halves (B*T, C, H, W) each; as a view, not chunk(2), whose split sizes
+        # torch.export could not prove equal for every batch size (a dynamic batch)
+        e_f, e_b = self.expand((d + pooled + full) / 3).unflatten(0, (2, -1)).unbind(0)
         y2 = torch.add(torch.sigmoid(self.expand_bn(e_f)), torch.sigmoid(self.expand_bn(e_b)))
         y2 = y2.sub_(1.0)  # 2y = (s_f - 0.5) + (s_b - 0.5)
         if self.record:

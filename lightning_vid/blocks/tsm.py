@@ -19,7 +19,7 @@ ResNet-101's 33 blocks (:func:`tsm_select`).
 
 Departures: none in the operation. The authors' code fills a zero tensor by slice
 assignment; here the output is built out of place by padding and concatenation, which
-traces and exports (TorchScript, ONNX) and gives identical values.
+compiles and exports (torch.export, ONNX, legacy TorchScript) and gives identical values.
 """
 
 from __future__ import annotations

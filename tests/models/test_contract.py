@@ -22,7 +22,9 @@ from lightning_vid.blocks.ops import Recorder, temporal_difference
 from lightning_vid.export import (
     example_clip,
     export_onnx,
+    export_program,
     export_torchscript,
+    load_torchscript,
     max_abs_diff,
     run_onnx,
 )
@@ -170,21 +172,31 @@ def _close_to_eager(exported: Tensor, model, batch) -> bool:
         return float((exported.double() - exact).abs().max()) <= 4 * own
 
 
-def test_torchscript_export_matches_eager(tiny, tmp_path):
+def test_torch_export_program_matches_eager_with_a_dynamic_batch(tiny, tmp_path):
     clip = example_clip(tiny, batch=2, size=32)
-    export_torchscript(tiny, tmp_path / "model.ts", clip)
-    loaded = torch.jit.load(str(tmp_path / "model.ts"))  # no lightning_vid code needed
-    for batch in (clip, example_clip(tiny, batch=3, size=32)):
+    export_program(tiny, tmp_path / "model.pt2", clip)
+    loaded = torch.export.load(str(tmp_path / "model.pt2")).module()  # no lightning_vid code
+    for batch in (clip, example_clip(tiny, batch=3, size=32), example_clip(tiny, 1, 32)):
         with torch.no_grad():
             assert _close_to_eager(loaded(batch), tiny, batch)
 
 
-def test_onnx_export_matches_eager_with_a_dynamic_batch(tiny, tmp_path):
+def test_onnx_dynamo_export_matches_eager_with_a_dynamic_batch(tiny, tmp_path):
     pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
     clip = example_clip(tiny, batch=2, size=32)
     path = export_onnx(tiny, tmp_path / "model.onnx", clip)
-    for batch in (clip, example_clip(tiny, batch=3, size=32)):
+    for batch in (clip, example_clip(tiny, batch=3, size=32), example_clip(tiny, 1, 32)):
         assert _close_to_eager(run_onnx(path, batch), tiny, batch)
+
+
+def test_legacy_torchscript_export_matches_eager(tiny, tmp_path):
+    clip = example_clip(tiny, batch=2, size=32)
+    export_torchscript(tiny, tmp_path / "model.ts", clip)
+    loaded = load_torchscript(tmp_path / "model.ts")  # no lightning_vid code needed
+    for batch in (clip, example_clip(tiny, batch=3, size=32)):
+        with torch.no_grad():
+            assert _close_to_eager(loaded(batch), tiny, batch)
 
 
 def test_recorded_tensors_reach_the_figures(tiny):
@@ -263,12 +275,19 @@ def test_the_probe_trains_from_the_cli_and_exports_from_its_checkpoint(tmp_path,
     ckpt = str(tmp_path / "runs/probe/version_0/checkpoints/last.ckpt")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}  # the probe's module
-    done = subprocess.run([sys.executable, "-m", "lightning_vid.export", ckpt, "--out", "export",
-                           "--size", "32", "--no-onnx"],  # ONNX parity: checked above
-                          capture_output=True, text=True, env=env)
+    command = [sys.executable, "-m", "lightning_vid.export", ckpt, "--out", "export", "--size",
+               "32"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "torchscript: max |exported - eager|" in done.stdout
-    assert (tmp_path / "export" / "model.ts").is_file()
+    for name in ("torch.export", "onnx"):
+        assert f"{name}: max |exported - eager|" in done.stdout
+    assert {p.name for p in (tmp_path / "export").iterdir()} == {"model.pt2", "model.onnx"}
+    assert "FutureWarning" not in done.stderr and "deprecated" not in done.stderr
+    legacy = subprocess.run([*command, "--no-onnx", "--torchscript", "--out", "legacy"],
+                            capture_output=True, text=True, env=env)
+    assert legacy.returncode == 0, legacy.stderr[-2000:]
+    assert "torchscript: max |exported - eager|" in legacy.stdout
+    assert {p.name for p in (tmp_path / "legacy").iterdir()} == {"model.pt2", "model.ts"}
 
 
 def test_the_probe_is_in_the_zoo_and_the_figures_report(capsys, monkeypatch):
