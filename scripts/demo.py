@@ -13,9 +13,9 @@ default the ``--out`` file with ``.png``; needs matplotlib, the ``viz`` extra) g
 time-reversal pair's test accuracy: top-1 over the 8 classes on the pair's clips, and the
 direction within the pair (the pair's two scores compared: 50 % is chance), computed again
 from the best checkpoint's scores on the test clips (their top-1 must equal the test's).
-``--quick`` (``make demo``) lays ``lightning_vid/configs/synthetic/quick.yaml`` over each
-config: 3 epochs of 32 px crops with a warm-up and cosine schedule, instead of 8 epochs of
-48 px (``make bench``). ``--arch all`` is every registered
+``--quick`` lays ``lightning_vid/configs/synthetic/quick.yaml`` over each config: 3 epochs
+of 32 px crops, batch 8, warm-up and cosine, instead of 8 epochs of 48 px (its header says
+what it reaches). ``--arch all`` is every registered
 architecture (``list_models()``); one without a synthetic config of its own runs TSN's with
 its model class in place (``--import`` the module of a block registered outside
 lightning_vid). ``ARCH@BACKBONE`` runs an architecture's config on another trunk
@@ -48,7 +48,7 @@ from lightning_vid.models.complexity import count_params
 from lightning_vid.system import VideoClassifier
 
 CONFIGS = Path(__file__).resolve().parents[1] / "lightning_vid" / "configs"
-#: ``make demo``'s recipe, laid over each config (``--quick``)
+#: the quicker recipe laid over each config by ``--quick``
 QUICK = CONFIGS / "synthetic" / "quick.yaml"
 
 
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="architectures (ARCH@BACKBONE: on another trunk), or 'all' (every "
                         "registered one, TSN first, and TSN on each other trunk used)")
     parser.add_argument("--quick", action="store_true",
-                        help=f"make demo's recipe: {os.path.relpath(QUICK)} over each config")
+                        help=f"the quicker recipe: {os.path.relpath(QUICK)} over each config")
     parser.add_argument("--out", default="runs/demo.md", help="also write the table here")
     parser.add_argument("--plot", default=None,
                         help="the per-pair figure (PNG; default: --out with .png)")
