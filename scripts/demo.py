@@ -152,7 +152,8 @@ def pair_scores(test: VideoCLI) -> dict:
     with torch.inference_mode():
         for batch in test.datamodule.test_dataloader():
             kept = (batch["skipped"] == 0) & (batch["label"] >= 0)  # as the test metrics
-            scores.append(model.video_logits(batch["clip"])[kept].float())
+            clip = batch["clip"].to(model.device)
+            scores.append(model.video_logits(clip)[kept.to(model.device)].float().cpu())
             labels.append(batch["label"][kept])
     score, label = torch.cat(scores), torch.cat(labels)  # (N, K), (N,)
     return {"acc1": float((score.argmax(1) == label).float().mean()),
