@@ -286,6 +286,59 @@ def test_a_bad_config_exits_2_naming_the_option(first_hour):
     assert not (first_hour["work"] / "runs/bad").exists()
 
 
+# what ``lightning-vid`` loads beyond ``import lightning.pytorch``: the console script's
+# ``main`` in a fresh interpreter, then the module names it added, one a line, in a file
+_NEW_MODULES = """
+import sys
+import lightning.pytorch
+baseline = set(sys.modules)
+from lightning_vid.cli import main
+out, sys.argv = sys.argv[1], ["lightning-vid", *sys.argv[2:]]
+try:
+    status = main()
+except SystemExit as exit_:
+    status = exit_.code
+with open(out, "w") as f:
+    f.write("\\n".join([str(status), *sorted(set(sys.modules) - baseline)]))
+"""
+# loaded only by a command that needs them: video decoding, timm's model zoo, the figure code
+_LAZY = ("av", "timm", "matplotlib", "pytorch_grad_cam", "lightning_vid.viz",
+         "lightning_vid.callbacks.gradcam", "lightning_vid.callbacks.kernels",
+         "lightning_vid.data.synthetic")
+
+
+def _new_modules(tmp_path: Path, *args: str) -> tuple[int, list[str]]:
+    out = tmp_path / "modules.txt"
+    done = subprocess.run([sys.executable, "-c", _NEW_MODULES, str(out), *args], cwd=ROOT,
+                          env=_env(), capture_output=True, text=True, timeout=300)
+    assert out.is_file(), done.stderr[-2000:]
+    status, *names = out.read_text().splitlines()
+    return int(status), names
+
+
+def _under(names: list[str], packages: tuple[str, ...]) -> list[str]:
+    return [n for n in names if any(n == p or n.startswith(p + ".") for p in packages)]
+
+
+@pytest.mark.parametrize("args", [["--help"], ["fit", "--help"]], ids=" ".join)
+def test_help_loads_no_video_decoder_model_zoo_logger_or_figure_code(args, tmp_path):
+    """Start-up: ``lightning-vid --help`` imports nothing heavy beyond Lightning's own
+    (matplotlib only if Lightning brings it: torchmetrics does, when it is installed)."""
+    status, names = _new_modules(tmp_path, *args)
+    assert status == 0
+    assert _under(names, _LAZY + ("wandb",)) == []
+
+
+def test_a_refused_typo_loads_no_video_decoder_model_zoo_or_figure_code(tmp_path):
+    """The typo is refused from the parsed config alone. (W&B is imported there: the config
+    names WandbLogger, whose argument types jsonargparse reads from W&B.)"""
+    status, names = _new_modules(tmp_path, "fit", "--config", TSM,
+                                 "--model.model.init_args.fold_dvi", "4")
+    assert status == 2
+    assert "lightning_vid.blocks.tsm" in names  # the config's model was read: the typo found
+    assert _under(names, _LAZY) == []
+
+
 def test_the_model_help_does_not_ask_for_the_number_of_classes(tmp_path):
     """num_classes is set by the data: the model section's help offers it, never requires it."""
     shown = run(f"lightning-vid fit --config {TSM} --model.model.help "

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -110,3 +111,38 @@ def test_bench_speed_compares_eager_and_compiled_throughput_side_by_side():
         slack = 0.005 + ratio * (0.05 / eager + 0.05 / compiled) * 1.01
         assert eager > 0 and compiled > 0 and abs(ratio - compiled / eager) <= slack
         assert float(row[7]) < 1e-3  # compiled logits / eager, relative to the largest
+
+
+def test_pair_accuracy_counts_the_direction_within_each_time_reversal_pair():
+    """Against a count by hand: a model blind to order (equal scores for a class and its
+    partner, every clip) is at 0 % direction (ties are not right), one that always picks
+    the first class of a pair at 50 %."""
+    demo = _load("demo")
+    names = ["left", "right", "up", "down"]
+    label = torch.tensor([0, 1, 0, 1, 2, 3, 3, 3])
+    first = torch.tensor([[3., 1, 0, 0]] * 4 + [[0, 0, 3., 1]] * 4)  # always 0 or 2
+    pairs = demo.pair_accuracy(first, label, names)
+    assert [(p["pair"], p["clips"]) for p in pairs] == [("left / right", 4), ("up / down", 4)]
+    assert [(p["top1"], p["direction"]) for p in pairs] == [(0.5, 0.5), (0.25, 0.25)]
+    tie = torch.tensor([[1., 1, 0, 0]] * 4 + [[0, 0, 1., 1]] * 4)
+    assert all(p["direction"] == 0.0 for p in demo.pair_accuracy(tie, label, names))
+
+
+def test_the_demo_trains_tests_and_draws_each_pair(tmp_path, monkeypatch):
+    """``make demo``'s command (``--quick``) with tiny settings appended: both tables, the
+    per-pair figure, the run folders the notebooks read."""
+    from lightning_vid.data.synthetic import generate
+
+    data = generate(tmp_path / "data", num_train=8, num_val=4, num_test=8, size=32, frames=16,
+                    workers=1, verbose=False)
+    monkeypatch.chdir(tmp_path)
+    demo = _load("demo")
+    tiny = ["--data.init_args.batch_size=4", "--data.init_args.num_workers=0",
+            "--trainer.max_epochs=1", "--trainer.limit_train_batches=1", "--trainer.logger=false",
+            "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+    assert demo.main(["--data", str(data), "--quick", "--out", "runs/demo.md", "--", *tiny]) == 0
+    text = (tmp_path / "runs/demo.md").read_text()
+    assert "| tsn |" in text and "| tsm |" in text and "synthetic/quick.yaml" in text
+    assert "| move_left / move_right (2 clips) |" in text  # 8 test clips: 2 per pair
+    assert (tmp_path / "runs/demo.png").stat().st_size > 10_000
+    assert (tmp_path / "runs/tsm_r18_4x1_synthetic/version_0/checkpoints/last.ckpt").is_file()

@@ -7,7 +7,9 @@ Figures of what the temporal modules do (need matplotlib: the ``viz`` extra):
 - :class:`GradCAMLogger`: Grad-CAM per frame on fixed validation clips (also pytorch-grad-cam).
 
 Both log to W&B with a WandbLogger and to files in the log directory otherwise;
-``lightning_vid/configs/callbacks/figures.yaml`` switches both on from the command line.
+``lightning_vid/configs/callbacks/figures.yaml`` switches both on from the command line. They
+are imported on first use (``lightning_vid.callbacks.GradCAMLogger`` works as before): the
+figure code they bring is no part of a command that does not draw.
 
 Runs (``lightning-vid`` adds these itself):
 
@@ -21,10 +23,10 @@ Runs (``lightning-vid`` adds these itself):
 - :class:`PredictionWriter`: the CSV of ``lightning-vid predict``.
 """
 
+from typing import Any
+
 from lightning_vid.callbacks.epoch_summary import EpochSummary
-from lightning_vid.callbacks.gradcam import GradCAMLogger
 from lightning_vid.callbacks.init_weights import InitWeights
-from lightning_vid.callbacks.kernels import KernelAttentionLogger
 from lightning_vid.callbacks.predictions import PredictionWriter
 from lightning_vid.callbacks.protocol import ProtocolLogger
 from lightning_vid.callbacks.random_state import RandomState
@@ -33,3 +35,19 @@ from lightning_vid.callbacks.timing import DataWaitTimer
 
 __all__ = ["DataWaitTimer", "EpochSummary", "GradCAMLogger", "InitWeights", "KernelAttentionLogger",
            "PredictionWriter", "ProtocolLogger", "RandomState", "StopOnSignal"]
+
+#: the figure callbacks, imported on first use: ``{name: module}``
+_LAZY = {"GradCAMLogger": "lightning_vid.callbacks.gradcam",
+         "KernelAttentionLogger": "lightning_vid.callbacks.kernels"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,4 +1,6 @@
-"""Frame-accurate video decoding with PyAV: the only module of the project that imports ``av``.
+"""Frame-accurate video decoding with PyAV: the only module of the project that imports ``av``
+(in the functions that use it, so that a command which reads no video, ``lightning-vid
+--help`` or a refused config, does not load FFmpeg's libraries).
 
 Frames are addressed by their 0-based position in presentation order, i.e. the order in which
 a sequential decode from the start of the file returns them. The approach:
@@ -64,10 +66,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
-import av
 import numpy as np
 import torch
-from av.video.reformatter import VideoReformatter
 
 __all__ = ["VIDEO_EXTENSIONS", "VideoDecodeError", "clear_index_cache", "count_frames",
            "iter_frames", "read_frames", "reencode", "scaled_size", "verify", "write_video"]
@@ -139,6 +139,8 @@ def _open(path: PathLike, quick: bool = False) -> Any:
     again after a full open (:func:`_quick_then_full`); a container whose streams are only
     known by probing (no video stream or no size without it) is opened again in full.
     """
+    import av
+
     if not os.path.isfile(path):
         raise FileNotFoundError(errno.ENOENT, "video file not found", os.fspath(path))
     try:
@@ -202,6 +204,8 @@ def _cached(key: tuple[str, int, int]) -> Optional[_FrameIndex]:
 def _new_index(key: tuple[str, int, int], path: PathLike, container: Any,
                stream: Any) -> _FrameIndex:
     """The index of ``container`` (demuxed to its end), cached under ``key``."""
+    import av
+
     try:
         index = _build_index(container, stream)
     except av.FFmpegError as err:
@@ -315,6 +319,8 @@ class _Frames:
     """
 
     def __init__(self, path: PathLike, inverse: np.ndarray) -> None:
+        from av.video.reformatter import VideoReformatter
+
         self.path = path
         self.reformatter = VideoReformatter()
         order = np.argsort(inverse, kind="stable")
@@ -491,6 +497,8 @@ def read_frames(path: PathLike, indices: IndexLike) -> torch.Tensor:
 
 
 def _read(path: PathLike, indices: IndexLike, quick: bool) -> torch.Tensor:
+    import av
+
     container, stream, index, at_start = _open_indexed(path, quick)
     try:
         wanted = _as_indices(indices, path, index.count)
@@ -528,6 +536,8 @@ def verify(path: PathLike) -> int:
 
 
 def _verify(path: PathLike, quick: bool) -> int:
+    import av
+
     container, stream, index, at_start = _open_indexed(path, quick)
     position = 0
     try:
@@ -573,6 +583,8 @@ _PIX_FMT = {"libx264rgb": "rgb24"}
 
 def _pick_codec(path: PathLike, codec: Optional[str]) -> str:
     """``codec`` or the default for the file suffix; checks the av build has it."""
+    import av
+
     suffix = os.path.splitext(os.fspath(path))[1].lower()
     if codec is None:
         codec = _CODEC_BY_SUFFIX.get(suffix, "libx264")
@@ -604,6 +616,8 @@ def write_video(path: PathLike,
 
     Every codec but ``libx264rgb`` stores yuv420p, which needs even ``H`` and ``W``.
     """
+    import av
+
     if torch.is_tensor(frames):
         frames = frames.detach().cpu().numpy()
     images = iter(frames)
@@ -650,6 +664,8 @@ def scaled_size(width: int, height: int, short_side: Optional[int],
 
 def _frames_in_order(container: Any, stream: Any, path: PathLike) -> Iterator[Any]:
     """Every decoded frame; decoder failures as :class:`VideoDecodeError`."""
+    import av
+
     try:
         yield from container.decode(stream)
     except av.FFmpegError as err:
@@ -667,6 +683,8 @@ def iter_frames(path: PathLike, short_side: Optional[int] = None) -> Iterator[np
     Raises:
         FileNotFoundError, VideoDecodeError: as :func:`read_frames` (possibly after some frames).
     """
+    from av.video.reformatter import VideoReformatter
+
     container = _open(path)
     try:
         stream = _video_stream(container, path)
@@ -702,6 +720,9 @@ def reencode(src: PathLike, dst: PathLike, short_side: Optional[int] = 256, gop:
     Raises:
         FileNotFoundError, VideoDecodeError: ``src`` is missing or cannot be decoded.
     """
+    import av
+    from av.video.reformatter import VideoReformatter
+
     codec = _pick_codec(dst, codec)
     source = _open(src)
     written = 0

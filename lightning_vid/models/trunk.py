@@ -10,7 +10,9 @@ that keep the original modules' weights (:func:`canonical_key`, :func:`locate`).
 already loaded, so temporal blocks are injected afterwards (``inject.py``) and strict weight
 loading keeps working. Pretrained weights come from timm's hub (``pretrained=True``) or from
 a local checkpoint file (``pretrained="/path/to/weights.pth|.safetensors"``), which is how the
-tests and offline clusters load them.
+tests and offline clusters load them. timm is imported on first use (:func:`check_backbone`,
+:func:`create_trunk`): importing it loads its whole model zoo, about 1.3 s of every command's
+start-up otherwise (``lightning-vid --help`` needs none of it).
 
 Slots of a residual block (``Bottleneck``/``BasicBlock``: ``conv1 bn1 act1 conv2 ...``;
 Res2Net's ``Bottle2neck``: ``conv1 bn1 convs[i] bns[i] pool conv3 ...`` with one shared ReLU).
@@ -42,7 +44,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional, Union
 
-import timm
 from torch import Tensor, nn
 
 #: Names the documentation and tests use; any timm name matching a family below also works.
@@ -65,6 +66,8 @@ def check_backbone(name: str) -> str:
     Raises:
         ValueError: naming the valid backbones.
     """
+    import timm
+
     base = name.split(".", 1)[0]
     family = any(fnmatch.fnmatch(base, pattern) for pattern in BACKBONE_FAMILIES)
     tagged = base == name or name in timm.list_pretrained(base + ".*")
@@ -86,6 +89,8 @@ def create_trunk(name: str, pretrained: Pretrained = False) -> nn.Module:
     Returns:
         The timm model; ``forward_features`` gives ``(N, C, h, w)`` and ``num_features`` is C.
     """
+    import timm
+
     check_backbone(name)
     if isinstance(pretrained, (str, os.PathLike)) and not isinstance(pretrained, bool):
         path = os.fspath(pretrained)

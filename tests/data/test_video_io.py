@@ -153,7 +153,7 @@ def test_one_seek_per_keyframe_run(videos, monkeypatch, name, wanted, max_seeks)
     calls: list = []
     real_open = av.open
     monkeypatch.setattr(
-        video_io.av, "open", lambda *a, **k: _SeekCounter(real_open(*a, **k), calls)
+        av, "open", lambda *a, **k: _SeekCounter(real_open(*a, **k), calls)
     )
     count_frames(path)  # the index is built (and cached) outside the counted call
     calls.clear()
@@ -177,7 +177,7 @@ def test_seek_that_overshoots_is_retried_earlier(videos, monkeypatch):
     calls: list = []
     real_open = av.open
     monkeypatch.setattr(
-        video_io.av, "open", lambda *a, **k: _LateFirstSeek(real_open(*a, **k), calls)
+        av, "open", lambda *a, **k: _LateFirstSeek(real_open(*a, **k), calls)
     )
     assert frame_ids(read_frames(path, [50, 52])) == [50, 52]
     assert len(calls) == 2
