@@ -158,18 +158,21 @@ def test_gradients_reach_every_parameter(tiny):
 
 
 def _close_to_eager(exported: Tensor, model, batch) -> bool:
-    """float32 agreement: 1e-5 of the logits' scale (the awakened weights make them large),
-    or, for a deep trunk whose awakened weights amplify rounding past that (TEA's Res2Net-50:
-    eager float32 itself is 1e-5 off float64), no farther from the float64 logits than
-    eager float32 is, with a margin of 4."""
+    """float32 agreement, scaled to the logits (the awakened weights make them large: about
+    1e2 for the ResNet-18 trunks, 1e6 for TEA's Res2Net-50). An exporter that drops or
+    misplaces an op moves the logits by a fraction of their scale; float32 rounding through
+    these nets moves them by 3e-7 (ResNet-18) to 4e-5 (Res2Net-50, which amplifies it) of it,
+    and by how much depends on the thread count and the order of reductions. So: within
+    1e-4 of the scale, or, past that, no farther from the float64 logits than 8 times eager
+    float32 itself is (the float64 model is the reference both are rounded from)."""
     with torch.no_grad():
         eager = model(batch)
         scale = max(1.0, float(eager.abs().max()))
-        if max_abs_diff(exported, model, batch) < 1e-5 * scale:
+        if max_abs_diff(exported, model, batch) < 1e-4 * scale:
             return True
         exact = copy.deepcopy(model).double()(batch.double())
         own = float((eager.double() - exact).abs().max())
-        return float((exported.double() - exact).abs().max()) <= 4 * own
+        return float((exported.double() - exact).abs().max()) <= 8 * own
 
 
 def test_torch_export_program_matches_eager_with_a_dynamic_batch(tiny, tmp_path):
