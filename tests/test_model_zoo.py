@@ -59,9 +59,14 @@ def test_a_zoo_command_builds_the_files_model(argv):
     deep = bool(re.search(r"resnet101|r101", file))
     if segments:
         assert ("resnet101" in model["model"]["init_args"]["backbone"]) == deep, file
-    protocol = _option(argv, "--data.test_protocol") or data["test_protocol"]
-    protocol = yaml.safe_load(protocol) if isinstance(protocol, str) else protocol
-    EvalProtocol(**protocol)  # the protocol exists (bad fields or values raise)
+    override = yaml.safe_load(_option(argv, "--data.test_protocol") or "{}")
+    protocol = EvalProtocol(**{**data["test_protocol"], **override})  # jsonargparse merges
+    # the authors' test scripts (TSN code base): crops on the (W - crop) // 4 grid
+    assert protocol.crop_positions == "quarter_grid"
+    stem = Path(_option(argv, "--config")).stem
+    tanet_uniform = stem.startswith("tam_") and protocol.sampling == "uniform"
+    assert (protocol.clip_starts == "whole_frames") == tanet_uniform, "TANet's uniform-N"
+    assert (protocol.resize_to == (240, 320)) == stem.startswith("tcm_"), "TCM's 240 x 320"
     fusion = _option(argv, "--model.eval_fusion") or model["eval_fusion"]
     assert fusion in ("logits", "softmax")
     if "openmmlab" in PAGE and file.startswith(("tsm_imagenet", "tanet_imagenet")):

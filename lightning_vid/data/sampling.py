@@ -17,7 +17,8 @@ sorted offsets with replacement from ``[0, n - L]``. Both keep the clip in tempo
 Test-time views (reference-notes.md 1.1, 1.5 and 10), each a function returning ``(N, T*L)``:
 
 - :func:`twice_indices`: TSM's "twice" (centres + segment starts, 2 clips);
-- :func:`uniform_clip_indices`: TAM's "uniform-N" (clip starts ``linspace(0, tick - 1, N)``);
+- :func:`uniform_clip_indices`: TAM's "uniform-N" (clip starts ``linspace(0, tick - 1, N)``,
+  kept fractional or truncated to whole frames as TANet does);
 - :func:`random_clip_indices`: N clips of training sampling (TEA, TDN; TRM's "sparse");
 - :func:`dense_indices`: I3D-style, T frames at stride ``64 // T`` (random start in training,
   10 evenly spaced starts at test); frames past the end wrap like TSM's ``% n``, or repeat
@@ -112,22 +113,35 @@ def twice_indices(num_frames: int, num_segments: int, frames_per_segment: int = 
                         _expand(starts, frames_per_segment, num_frames)])
 
 
+ClipStarts = Literal["fractional", "whole_frames"]
+
+
 def uniform_clip_indices(num_frames: int, num_segments: int, frames_per_segment: int = 1,
-                         num_clips: int = 2) -> Tensor:
+                         num_clips: int = 2, starts: "ClipStarts" = "fractional") -> Tensor:
     """N evenly shifted sparse clips, ``(N, T*L)``: TAM's "uniform-N" test views.
 
-    Clip k takes ``int(shift_k + tick*i)`` with ``shift = linspace(0, tick - 1, N)`` (the first
-    and last frame of each segment for N = 2); N = 1 gives the segment centres.
+    Clip k takes ``int(s_k + tick*i)``, ``tick = (n - L + 1) / T``, from the start
+    ``s_k = linspace(0, tick - 1, N)[k]`` (the first and last frame of each segment for
+    N = 2); N = 1 gives the segment centres. ``starts`` says whether ``s_k`` is kept as it is
+    (``fractional``) or first truncated to a whole frame, ``int(s_k)`` (``whole_frames``, as
+    TANet's ``_get_test_indices`` does with ``np.linspace(..., dtype=int)``): the two differ by
+    one frame wherever the fractional parts of ``s_k`` and ``tick*i`` add up past a whole one.
 
     >>> uniform_clip_indices(80, 4, num_clips=2).tolist()
     [[0, 20, 40, 60], [19, 39, 59, 79]]
+    >>> uniform_clip_indices(30, 4).tolist(), uniform_clip_indices(30, 4, starts="whole_frames").tolist()
+    ([[0, 7, 15, 22], [6, 14, 21, 29]], [[0, 7, 15, 22], [6, 13, 21, 28]])
     """
     _check(num_frames, num_segments, frames_per_segment)
+    if starts not in ("fractional", "whole_frames"):
+        raise ValueError(f"starts must be 'fractional' or 'whole_frames', got {starts!r}")
     if num_clips == 1:
         return segment_indices(num_frames, num_segments, frames_per_segment)[None]
     span = max(num_frames - frames_per_segment + 1, 1)
     tick = span / num_segments
     shifts = torch.linspace(0, max(tick - 1, 0), num_clips, dtype=torch.float64)
+    if starts == "whole_frames":
+        shifts = shifts.floor()
     offsets = (shifts[:, None] + tick * torch.arange(num_segments)).long()  # (N, T)
     return _expand(offsets.clamp(max=span - 1), frames_per_segment, num_frames)
 
@@ -217,6 +231,8 @@ class ClipSampler:
         train: dense sampling with a random start (one clip).
         window, out_of_bound: dense sampling's window and end policy.
         tempo_stride: tau for ``tempo``.
+        clip_starts: ``uniform``'s clip starts, ``fractional`` or ``whole_frames``
+            (:func:`uniform_clip_indices`).
     """
 
     sampling: Sampling
@@ -227,6 +243,7 @@ class ClipSampler:
     window: int = 64
     out_of_bound: OutOfBound = "loop"
     tempo_stride: int = 2
+    clip_starts: ClipStarts = "fractional"
 
     def __call__(self, num_frames: int) -> Tensor:
         t, l, n = self.num_segments, self.frames_per_segment, self.num_clips
@@ -240,5 +257,5 @@ class ClipSampler:
             return dense_indices(num_frames, t, l, train=self.train, num_clips=n,
                                  window=self.window, out_of_bound=self.out_of_bound)
         if self.sampling == "uniform":
-            return uniform_clip_indices(num_frames, t, l, n)
+            return uniform_clip_indices(num_frames, t, l, n, self.clip_starts)
         return random_clip_indices(num_frames, t, l, n)
