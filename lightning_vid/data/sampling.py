@@ -129,8 +129,10 @@ def uniform_clip_indices(num_frames: int, num_segments: int, frames_per_segment:
 
     >>> uniform_clip_indices(80, 4, num_clips=2).tolist()
     [[0, 20, 40, 60], [19, 39, 59, 79]]
-    >>> uniform_clip_indices(30, 4).tolist(), uniform_clip_indices(30, 4, starts="whole_frames").tolist()
-    ([[0, 7, 15, 22], [6, 14, 21, 29]], [[0, 7, 15, 22], [6, 13, 21, 28]])
+    >>> uniform_clip_indices(30, 4).tolist()
+    [[0, 7, 15, 22], [6, 14, 21, 29]]
+    >>> uniform_clip_indices(30, 4, starts="whole_frames").tolist()
+    [[0, 7, 15, 22], [6, 13, 21, 28]]
     """
     _check(num_frames, num_segments, frames_per_segment)
     if starts not in ("fractional", "whole_frames"):
