@@ -16,6 +16,7 @@ Group* transforms do. Output: float ``(N, C, h, w)``, ImageNet-normalised.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Literal, Mapping, Optional, Sequence
 
 import torch
@@ -57,6 +58,11 @@ class MultiScaleCrop(nn.Module):
     """TSN's GroupMultiScaleCrop: a random candidate crop at one of 13 fixed positions,
     resized to ``size`` x ``size`` (bilinear), the same for every frame of the clip.
 
+    The draw is the authors' two-stage one (TSM, TANet, TEA, TDN, TCM ``ops/transforms.py``):
+    a (height, width) pair uniformly among :func:`crop_candidates` (repeats count), then a
+    position uniformly among the 13 of :func:`fixed_offsets` (repeats count);
+    :meth:`box_distribution` enumerates the resulting probability of every box.
+
     >>> clip = torch.zeros(8, 3, 64, 80, dtype=torch.uint8)
     >>> MultiScaleCrop(56)(clip).shape
     torch.Size([8, 3, 56, 56])
@@ -68,13 +74,40 @@ class MultiScaleCrop(nn.Module):
         super().__init__()
         self.size, self.scales, self.max_distort = size, tuple(scales), max_distort
 
-    def forward(self, clip: Tensor) -> Tensor:
-        height, width = clip.shape[-2:]
+    def _choices(self, height: int, width: int) -> list[list[tuple[int, int, int, int]]]:
+        """For each candidate size, the 13 boxes ``(top, left, h, w)`` it may take."""
         sizes = crop_candidates(height, width, self.size, self.scales, self.max_distort)
-        crop_h, crop_w = sizes[int(torch.randint(len(sizes), ()))]
-        crop_h, crop_w = min(crop_h, height), min(crop_w, width)
-        offsets = fixed_offsets(height, width, crop_h, crop_w)
-        top, left = offsets[int(torch.randint(len(offsets), ()))]
+        boxes = []
+        for crop_h, crop_w in sizes:
+            crop_h, crop_w = min(crop_h, height), min(crop_w, width)
+            boxes.append([(top, left, crop_h, crop_w)
+                          for top, left in fixed_offsets(height, width, crop_h, crop_w)])
+        return boxes
+
+    def sample_box(self, height: int, width: int) -> tuple[int, int, int, int]:
+        """One random box ``(top, left, h, w)`` (torch's default generator)."""
+        choices = self._choices(height, width)
+        boxes = choices[int(torch.randint(len(choices), ()))]
+        return boxes[int(torch.randint(len(boxes), ()))]
+
+    def box_distribution(self, height: int, width: int) -> dict[tuple[int, int, int, int],
+                                                                Fraction]:
+        """Every box ``(top, left, h, w)`` the crop can take on an ``H x W`` frame, with its
+        exact probability.
+
+        >>> dist = MultiScaleCrop(12).box_distribution(16, 20)
+        >>> len(dist), sum(dist.values()), dist[(0, 0, 12, 12)]
+        (36, Fraction(1, 1), Fraction(7, 130))
+        """
+        choices = self._choices(height, width)
+        dist: dict[tuple[int, int, int, int], Fraction] = {}
+        for boxes in choices:
+            for box in boxes:
+                dist[box] = dist.get(box, Fraction(0)) + Fraction(1, len(choices) * len(boxes))
+        return dist
+
+    def forward(self, clip: Tensor) -> Tensor:
+        top, left, crop_h, crop_w = self.sample_box(*clip.shape[-2:])
         return TF.resized_crop(clip, top, left, crop_h, crop_w, [self.size, self.size],
                                antialias=True)
 
@@ -86,9 +119,14 @@ def normalize() -> v2.Compose:
 
 
 def train_transform(crop_size: int = 224, flip: bool = True,
-                    scales: Sequence[float] = (1, 0.875, 0.75, 0.66)) -> v2.Compose:
-    """Multi-scale crop, optional horizontal flip, normalisation."""
-    steps: list[nn.Module] = [MultiScaleCrop(crop_size, scales)]
+                    scales: Sequence[float] = (1, 0.875, 0.75, 0.66),
+                    resize_to: Optional[tuple[int, int]] = None) -> v2.Compose:
+    """Optional resize of every frame to ``resize_to`` = (H, W) (aspect ratio ignored: TCM
+    trains on frames stretched to 240 x 320), multi-scale crop, optional horizontal flip,
+    normalisation."""
+    steps: list[nn.Module] = [] if resize_to is None else [v2.Resize(list(resize_to),
+                                                                      antialias=True)]
+    steps.append(MultiScaleCrop(crop_size, scales))
     if flip:
         steps.append(v2.RandomHorizontalFlip(0.5))
     steps.append(normalize())
