@@ -207,3 +207,29 @@ def test_the_first_ssv1_command_runs_as_typed_without_the_recipes_gpus(datasets,
     assert "this machine has 0: running on what it has" in out
     assert re.search(r"init_from \S+: all \d+ tensors loaded", out), out[-2000:]
     assert "test/acc1=" in out and "test/videos=2" in out and "test/skipped=0" in out
+
+
+def test_devices_a_config_asks_for_fall_back_in_evaluation_and_flags_are_kept(tmp_path,
+                                                                              monkeypatch):
+    """A config's ``accelerator: gpu, devices: 8, strategy: ddp`` (a recipe's training
+    devices) on a machine without them: ``test`` runs on what it has. The same options typed
+    on the command line are the user's choice: used as given (here: Lightning's error)."""
+    from lightning_vid.cli import cli_main
+    from lightning_vid.data.synthetic import generate
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    monkeypatch.chdir(tmp_path)
+    data = generate(tmp_path / "data", num_train=2, num_val=2, num_test=2, size=32, frames=8,
+                    workers=1, verbose=False)
+    (tmp_path / "gpus.yaml").write_text("trainer:\n  accelerator: gpu\n  devices: 8\n"
+                                        "  strategy: ddp\n")
+    config = str(ROOT / "lightning_vid" / "configs" / "tsm_r18_4x1_synthetic.yaml")
+    tiny = ["--data.root", str(data), "--data.num_workers=0", "--data.crop_size=32",
+            "--data.scale_size=32", "--trainer.logger=false", "--trainer.callbacks=[]",
+            "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+    cli = cli_main(["test", "--config", config, "--config", "gpus.yaml", *tiny])
+    assert cli.trainer.accelerator.__class__.__name__ == "CPUAccelerator"
+    assert cli.trainer.num_devices == 1
+    with pytest.raises(Exception, match=r"(?i)gpu|cuda|device"):  # no machine has 64
+        cli_main(["test", "--config", config, *tiny, "--trainer.accelerator", "gpu",
+                  "--trainer.devices", "64"])
