@@ -232,6 +232,39 @@ class VideoCLI(LightningCLI):
                             help="the folder holding the run folders")
         parser.add_lightning_class_args(PredictionWriter, "predictions")
 
+    def parse_arguments(self, parser: Any, args: Any) -> None:
+        self._argv = list(args) if isinstance(args, (list, tuple)) else (
+            sys.argv[1:] if args is None else [])
+        super().parse_arguments(parser, args)
+
+    def _fit_devices_to_machine(self) -> None:
+        """An evaluation command runs on what the machine has: the recipes' ``accelerator:
+        gpu, devices: 8, strategy: ddp`` describe their training, and on a machine without
+        those GPUs ``test``/``validate``/``predict`` fall back to ``auto`` (its GPUs, else the
+        CPU), saying so. Options given on the command line are used as given."""
+        trainer = self.config[self.subcommand].trainer
+        keys = ("accelerator", "devices", "strategy", "num_nodes")
+        given = {k for k in keys for a in getattr(self, "_argv", [])
+                 if a == f"--trainer.{k}" or a.startswith(f"--trainer.{k}=")}
+        if given & {"accelerator", "devices"}:
+            return
+        accelerator, devices = str(trainer.get("accelerator")), trainer.get("devices")
+        if accelerator not in ("gpu", "cuda"):
+            return
+        have = torch.cuda.device_count() or int(torch.backends.mps.is_available())
+        wanted = int(devices) if str(devices).isdigit() else (1 if devices in (-1, "-1", "auto")
+                                                               else None)
+        if have and (wanted is None or wanted <= have):
+            return
+        for key, value in (("accelerator", "auto"), ("devices", "auto"), ("strategy", "auto"),
+                           ("num_nodes", 1)):
+            if key not in given:
+                trainer[key] = value
+        rank_zero_info(f"{self.subcommand}: the config asks for {devices} GPU(s) "
+                       f"({accelerator}), this machine has {have}: running on what it has "
+                       "(accelerator, devices, strategy: auto); choose with "
+                       "--trainer.accelerator and --trainer.devices")
+
     def _parse_ckpt_path(self) -> None:
         """Take the network's config (``model.model``, which the weights need) from a
         ``--ckpt_path`` file, and nothing else: Lightning would merge every hyperparameter
@@ -251,6 +284,8 @@ class VideoCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         command = self.subcommand
         cfg = self.config[command]
+        if command != "fit":
+            self._fit_devices_to_machine()
         self._check_backbone()
         cfg.run_name = cfg.run_name or _default_run_name(cfg)
         network = cfg.model.model.get("init_args") if command != "fit" else None

@@ -114,8 +114,15 @@ class ClipDataModule(L.LightningDataModule):
         scale_size: the short side frames are resized to before evaluation crops.
         flip: random horizontal flip in training (off: TSM's and TEA's SS recipe).
         directional: what the flip does to classes with a left/right partner (found from the
-            class names): ``flip`` ignores them, ``swap_label`` takes the partner's label
-            (TAM, TDN on SSv2), ``no_flip`` leaves their clips unflipped (TCM).
+            class names, or ``flip_pairs``): ``flip`` ignores them, ``swap_label`` takes the
+            partner's label (TAM, TDN on SSv2), ``no_flip`` leaves their clips unflipped (TCM).
+        flip_pairs: the partner classes as index pairs, e.g. ``[[86, 87], [93, 94], [166,
+            167]]`` (the SSv2 indices the authors' code hard-codes: TANet and TDN swap them,
+            TCM does not flip them, and TDN and TCM apply them to SSv1 too, whose classes
+            those indices are not); ``None``: the pairs found from the class names.
+        train_resize_to: ``[H, W]``: every training frame resized to exactly that size
+            (aspect ratio ignored) before the multi-scale crop (TCM: ``[240, 320]``);
+            ``None``: the frames as decoded.
         train_sampling: ``tsn`` (a random frame per segment) or ``dense`` (a random window).
         dense_window: frames covered by dense sampling (stride ``dense_window // T``).
         dense_out_of_bound: dense frames past the end ``loop`` (TSM) or ``repeat_last``.
@@ -151,6 +158,8 @@ class ClipDataModule(L.LightningDataModule):
         scale_size: int = 256,
         flip: bool = True,
         directional: Directional = "flip",
+        flip_pairs: Optional[list[tuple[int, int]]] = None,
+        train_resize_to: Optional[tuple[int, int]] = None,
         train_sampling: Literal["tsn", "dense"] = "tsn",
         dense_window: int = 64,
         dense_out_of_bound: OutOfBound = "loop",
@@ -402,12 +411,15 @@ class ClipDataModule(L.LightningDataModule):
         plain_flip = hp.flip and hp.directional == "flip"
         joint = None
         if hp.flip and not plain_flip:
-            pairs = left_right_pairs(self.classes)
+            pairs = (left_right_pairs(self.classes) if hp.flip_pairs is None
+                     else _pair_map(hp.flip_pairs, self.num_classes))
             if not pairs:
                 rank_zero_warn(f"directional={hp.directional!r} but no class names differ only "
                                "by left/right: flipping every class unchanged")
             joint = LabelAwareFlip(pairs, hp.directional)
-        return {"sampler": sampler, "transform": train_transform(hp.crop_size, plain_flip),
+        resize_to = tuple(hp.train_resize_to) if hp.train_resize_to else None
+        return {"sampler": sampler,
+                "transform": train_transform(hp.crop_size, plain_flip, resize_to=resize_to),
                 "joint_transform": joint}
 
     def dataset(self, stage: Stage, train: bool = False) -> ClipDataset:
@@ -549,6 +561,18 @@ def _no_video(name: str, path: Path, root: Path) -> str:
             hint = str(Path(name).resolve())
         text += f": --data.predict_list {hint}"
     return text
+
+
+def _pair_map(pairs: Any, num_classes: int) -> dict[int, int]:
+    """``[[a, b], ...]`` -> ``{a: b, b: a, ...}``, every index a class of the data."""
+    mapping: dict[int, int] = {}
+    for pair in pairs:
+        if len(pair) != 2 or not all(0 <= int(i) < num_classes for i in pair):
+            raise ValueError(f"flip_pairs: {list(pair)} is not a pair of class indices in "
+                             f"[0, {num_classes})")
+        a, b = int(pair[0]), int(pair[1])
+        mapping[a], mapping[b] = b, a
+    return mapping
 
 
 def run_folder(trainer: Any) -> Optional[str]:

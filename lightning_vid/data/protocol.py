@@ -18,6 +18,18 @@ TSN 10-crop                   ``centre``, 1 clip x 10 crops 224 (corners, centre
 TCM tempo robustness          ``tempo`` with ``tempo_stride`` tau = 2..8, 1 x 1
 TRM sparse vs dense           ``random`` 1 clip against ``dense`` 10 clips
 ============================  ===================================================
+
+Three options reproduce the authors' test scripts to the pixel where the repositories differ
+from the generic defaults (each recipe of ``configs/recipes`` selects its authors' one;
+``docs/model_zoo.md`` lists them):
+
+- ``crop_positions``: ``edges`` (default: the outer 3 and 10 crops touch the frame's edges)
+  or ``quarter_grid`` (the TSN code base's ``GroupFullResSample``/``GroupOverSample``: offsets
+  on a grid of step ``(W - crop) // 4``; TSM, TANet, TEA, TDN);
+- ``clip_starts``: ``uniform`` clips start at ``fractional`` frames (default) or at
+  ``whole_frames`` (TANet's ``uniform-N``);
+- ``resize_to``: ``[H, W]`` resizes every frame to exactly that size, aspect ratio ignored,
+  instead of the short side to ``scale_size`` (TCM's 240 x 320).
 """
 
 from __future__ import annotations
@@ -27,8 +39,8 @@ from typing import Callable, Literal, Optional
 
 from torch import Tensor
 
-from lightning_vid.data.sampling import ClipSampler, OutOfBound
-from lightning_vid.data.transforms import Crops, eval_transform, views_transform
+from lightning_vid.data.sampling import ClipSampler, ClipStarts, OutOfBound
+from lightning_vid.data.transforms import CropPositions, Crops, eval_transform, views_transform
 
 EvalSampling = Literal["centre", "twice", "uniform", "random", "dense", "tempo"]
 _ONE_CLIP = ("centre", "tempo")
@@ -50,6 +62,14 @@ class EvalProtocol:
             module's ``crop_size``) needs the same size here.
         scale_size: the short side frames are resized to; ``None``: the data module's.
         tempo_stride: tau for ``tempo``.
+        crop_positions: where 3 and 10 crops sit: ``edges`` (the outer crops touch the
+            frame's edges, the centre rounded) or ``quarter_grid`` (multiples of
+            ``(W - crop) // 4``, the authors' test scripts); see
+            :func:`~lightning_vid.data.transforms.view_offsets`.
+        clip_starts: ``uniform`` sampling's clip starts: ``fractional`` or truncated to
+            ``whole_frames`` (TANet); see :func:`~lightning_vid.data.sampling.uniform_clip_indices`.
+        resize_to: ``[H, W]``: every frame resized to exactly H x W (aspect ratio ignored)
+            instead of the short side to ``scale_size`` (TCM's evaluation: ``[240, 320]``).
     """
 
     sampling: EvalSampling = "centre"
@@ -58,6 +78,9 @@ class EvalProtocol:
     crop_size: Optional[int] = None
     scale_size: Optional[int] = None
     tempo_stride: int = 2
+    crop_positions: CropPositions = "edges"
+    clip_starts: ClipStarts = "fractional"
+    resize_to: Optional[tuple[int, int]] = None
 
     def __post_init__(self) -> None:
         if self.clips < 1:
@@ -69,6 +92,18 @@ class EvalProtocol:
             raise ValueError("'twice' sampling gives 2 clips: set clips: 2")
         if self.tempo_stride < 1:
             raise ValueError(f"tempo_stride must be >= 1, got {self.tempo_stride}")
+        if self.crop_positions not in ("edges", "quarter_grid"):
+            raise ValueError("crop_positions must be 'edges' or 'quarter_grid', got "
+                             f"{self.crop_positions!r}")
+        if self.clip_starts not in ("fractional", "whole_frames"):
+            raise ValueError("clip_starts must be 'fractional' or 'whole_frames', got "
+                             f"{self.clip_starts!r}")
+        if self.resize_to is not None:
+            size = tuple(self.resize_to)
+            if len(size) != 2 or min(size) < 1:
+                raise ValueError(f"resize_to must be [H, W] of positive sides, got "
+                                 f"{self.resize_to!r}")
+            object.__setattr__(self, "resize_to", (int(size[0]), int(size[1])))
 
     @property
     def views(self) -> int:
@@ -78,7 +113,8 @@ class EvalProtocol:
     def sizes(self, crop_size: int, scale_size: int) -> tuple[int, int]:
         """``(crop, scale)`` after applying the data module's defaults."""
         scale = self.scale_size or scale_size
-        crop = self.crop_size or (scale if self.crops == 3 else crop_size)
+        short = min(self.resize_to) if self.resize_to else scale
+        crop = self.crop_size or (short if self.crops == 3 else crop_size)
         return crop, scale
 
     def sampler(self, num_segments: int, frames_per_segment: int = 1, window: int = 64,
@@ -86,19 +122,24 @@ class EvalProtocol:
         """The index sampler: ``(T*L,)`` for one clip, ``(N, T*L)`` for several."""
         return ClipSampler(self.sampling, num_segments, frames_per_segment,
                            num_clips=self.clips, window=window, out_of_bound=out_of_bound,
-                           tempo_stride=self.tempo_stride)
+                           tempo_stride=self.tempo_stride, clip_starts=self.clip_starts)
 
     def transform(self, crop_size: int, scale_size: int) -> Callable[[Tensor], Tensor]:
         """The view transform: ``(T*L, C, H, W)`` for a single view (V = 1), else
         ``(V, T*L, C, h, w)``."""
         crop, scale = self.sizes(crop_size, scale_size)
         if self.views == 1:
-            return eval_transform(crop, scale)
-        return views_transform(crop, scale, self.crops)
+            return eval_transform(crop, scale, self.resize_to)
+        return views_transform(crop, scale, self.crops, self.crop_positions, self.resize_to)
 
     def describe(self, crop_size: int, scale_size: int) -> str:
         """The protocol in words, e.g. ``"10x3 dense, 256px crops of short side 256"``."""
         crop, scale = self.sizes(crop_size, scale_size)
         sampling = (f"tempo tau={self.tempo_stride}" if self.sampling == "tempo"
                     else self.sampling)
-        return f"{self.clips}x{self.crops} {sampling}, {crop}px crops of short side {scale}"
+        if self.sampling == "uniform" and self.clips > 1 and self.clip_starts == "whole_frames":
+            sampling += " (whole-frame starts)"
+        frame = (f"frames resized to {self.resize_to[0]}x{self.resize_to[1]}" if self.resize_to
+                 else f"short side {scale}")
+        where = " on the quarter grid" if self.crops > 1 and self.crop_positions != "edges" else ""
+        return f"{self.clips}x{self.crops} {sampling}, {crop}px crops{where} of {frame}"

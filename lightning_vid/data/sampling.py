@@ -8,21 +8,22 @@ segments; each contributes L consecutive frames starting at an offset inside it.
 - evaluation: segment centres, ``int(tick/2 + tick*i)`` with ``tick = (n - L + 1) / T``.
 - the L frames of a segment are ``offset .. offset + L - 1``, clamped to the last frame.
 
-Departures from the TSN code for videos shorter than T segments (documented, tested):
-the code returns all-zero offsets (the first frame T times) in evaluation and, in training,
-sorted distinct random offsets or zeros. Here evaluation keeps the centre formula, which
-spreads the T picks evenly over the short video (repeating frames), and training draws T
-sorted offsets with replacement from ``[0, n - L]``. Both keep the clip in temporal order.
+Videos shorter than T segments (``avg = 0``): training follows the TSN code exactly, T
+sorted offsets drawn with replacement from ``[0, n - L]`` when ``n > T`` (only possible for
+L > 1), else all zero (the first frame T times). Departure (documented, tested): in
+evaluation the code also returns all-zero offsets for ``n <= T + L - 1``; here the centre
+formula is kept, which spreads the T picks evenly over the short video (repeating frames).
 
 Test-time views (reference-notes.md 1.1, 1.5 and 10), each a function returning ``(N, T*L)``:
 
 - :func:`twice_indices`: TSM's "twice" (centres + segment starts, 2 clips);
-- :func:`uniform_clip_indices`: TAM's "uniform-N" (clip starts ``linspace(0, tick - 1, N)``);
+- :func:`uniform_clip_indices`: TAM's "uniform-N" (clip starts ``linspace(0, tick - 1, N)``,
+  kept fractional or truncated to whole frames as TANet does);
 - :func:`random_clip_indices`: N clips of training sampling (TEA, TDN; TRM's "sparse");
 - :func:`dense_indices`: I3D-style, T frames at stride ``64 // T`` (random start in training,
   10 evenly spaced starts at test); frames past the end wrap like TSM's ``% n``, or repeat
-  the last frame. Departure: the random training start covers every valid start
-  ``[0, n - 64]``; TSM's ``randint(0, sample_pos - 1)`` never picks the last one;
+  the last frame. The random training start is TSM's and TANet's
+  ``randint(0, sample_pos - 1)``: uniform on ``[0, n - 65]``, never the last valid start;
 - :func:`tempo_indices`: TCM's tempo robustness re-sampling at stride tau, a centred window
   that repeats the last frame when the video is short (TCM Fig. 4).
 
@@ -51,7 +52,8 @@ def segment_indices(
         num_frames: n, the number of frames of the video (>= 1).
         num_segments: T.
         frames_per_segment: L consecutive frames per segment.
-        train: a random offset inside each segment; otherwise the segment centres.
+        train: a random offset inside each segment (the TSN code's ``_sample_indices``);
+            otherwise the segment centres.
         generator: the random generator for ``train`` (reproducible sampling).
 
     Returns:
@@ -76,8 +78,10 @@ def segment_indices(
         if avg > 0:
             jitter = torch.randint(avg, (num_segments,), generator=generator)
             offsets = torch.arange(num_segments) * avg + jitter
-        else:
+        elif num_frames > num_segments:  # the TSN code's rule for short videos
             offsets = torch.randint(span, (num_segments,), generator=generator).sort().values
+        else:
+            offsets = torch.zeros(num_segments, dtype=torch.long)
     else:
         tick = span / num_segments
         offsets = torch.tensor([int(tick / 2 + tick * i) for i in range(num_segments)])
@@ -112,22 +116,37 @@ def twice_indices(num_frames: int, num_segments: int, frames_per_segment: int = 
                         _expand(starts, frames_per_segment, num_frames)])
 
 
+ClipStarts = Literal["fractional", "whole_frames"]
+
+
 def uniform_clip_indices(num_frames: int, num_segments: int, frames_per_segment: int = 1,
-                         num_clips: int = 2) -> Tensor:
+                         num_clips: int = 2, starts: "ClipStarts" = "fractional") -> Tensor:
     """N evenly shifted sparse clips, ``(N, T*L)``: TAM's "uniform-N" test views.
 
-    Clip k takes ``int(shift_k + tick*i)`` with ``shift = linspace(0, tick - 1, N)`` (the first
-    and last frame of each segment for N = 2); N = 1 gives the segment centres.
+    Clip k takes ``int(s_k + tick*i)``, ``tick = (n - L + 1) / T``, from the start
+    ``s_k = linspace(0, tick - 1, N)[k]`` (the first and last frame of each segment for
+    N = 2); N = 1 gives the segment centres. ``starts`` says whether ``s_k`` is kept as it is
+    (``fractional``) or first truncated to a whole frame, ``int(s_k)`` (``whole_frames``, as
+    TANet's ``_get_test_indices`` does with ``np.linspace(..., dtype=int)``): the two differ by
+    one frame wherever the fractional parts of ``s_k`` and ``tick*i`` add up past a whole one.
 
     >>> uniform_clip_indices(80, 4, num_clips=2).tolist()
     [[0, 20, 40, 60], [19, 39, 59, 79]]
+    >>> uniform_clip_indices(30, 4).tolist()
+    [[0, 7, 15, 22], [6, 14, 21, 29]]
+    >>> uniform_clip_indices(30, 4, starts="whole_frames").tolist()
+    [[0, 7, 15, 22], [6, 13, 21, 28]]
     """
     _check(num_frames, num_segments, frames_per_segment)
+    if starts not in ("fractional", "whole_frames"):
+        raise ValueError(f"starts must be 'fractional' or 'whole_frames', got {starts!r}")
     if num_clips == 1:
         return segment_indices(num_frames, num_segments, frames_per_segment)[None]
     span = max(num_frames - frames_per_segment + 1, 1)
     tick = span / num_segments
     shifts = torch.linspace(0, max(tick - 1, 0), num_clips, dtype=torch.float64)
+    if starts == "whole_frames":
+        shifts = shifts.floor()
     offsets = (shifts[:, None] + tick * torch.arange(num_segments)).long()  # (N, T)
     return _expand(offsets.clamp(max=span - 1), frames_per_segment, num_frames)
 
@@ -150,7 +169,8 @@ def dense_indices(num_frames: int, num_segments: int, frames_per_segment: int = 
     """I3D-style dense sampling (TSM ``dense_sample``, TAM's Kinetics recipe).
 
     T frames at stride ``window // T`` (8 for T = 8) from a start inside
-    ``[0, max(n - window, 0)]``: random in training; in evaluation the middle start for one
+    ``[0, max(n - window, 0)]``: random in training (uniform on ``[0, n - window - 1]``, as
+    TSM's and TANet's code); in evaluation the middle start for one
     clip (TAM's validation) or ``linspace(0, n - window, N)`` for N clips (the 10-clip test).
     Frames past the end wrap to the start (``"loop"``, TSM's ``% n`` and mmaction2's default)
     or repeat the last frame (``"repeat_last"``).
@@ -166,8 +186,9 @@ def dense_indices(num_frames: int, num_segments: int, frames_per_segment: int = 
     _check(num_frames, num_segments, frames_per_segment)
     stride = max(window // num_segments, 1)
     last_start = max(num_frames - window, 0)
-    if train:
-        starts = torch.randint(last_start + 1, (1,), generator=generator)
+    if train:  # TSM's randint(0, sample_pos - 1), sample_pos = last_start + 1: never the last
+        starts = (torch.randint(last_start, (1,), generator=generator) if last_start > 0
+                  else torch.zeros(1, dtype=torch.long))
     elif num_clips == 1:
         starts = torch.tensor([(last_start + 1) // 2])
     else:
@@ -217,6 +238,8 @@ class ClipSampler:
         train: dense sampling with a random start (one clip).
         window, out_of_bound: dense sampling's window and end policy.
         tempo_stride: tau for ``tempo``.
+        clip_starts: ``uniform``'s clip starts, ``fractional`` or ``whole_frames``
+            (:func:`uniform_clip_indices`).
     """
 
     sampling: Sampling
@@ -227,6 +250,7 @@ class ClipSampler:
     window: int = 64
     out_of_bound: OutOfBound = "loop"
     tempo_stride: int = 2
+    clip_starts: ClipStarts = "fractional"
 
     def __call__(self, num_frames: int) -> Tensor:
         t, l, n = self.num_segments, self.frames_per_segment, self.num_clips
@@ -240,5 +264,5 @@ class ClipSampler:
             return dense_indices(num_frames, t, l, train=self.train, num_clips=n,
                                  window=self.window, out_of_bound=self.out_of_bound)
         if self.sampling == "uniform":
-            return uniform_clip_indices(num_frames, t, l, n)
+            return uniform_clip_indices(num_frames, t, l, n, self.clip_starts)
         return random_clip_indices(num_frames, t, l, n)

@@ -16,7 +16,8 @@ Group* transforms do. Output: float ``(N, C, h, w)``, ImageNet-normalised.
 
 from __future__ import annotations
 
-from typing import Literal, Mapping, Sequence
+from fractions import Fraction
+from typing import Literal, Mapping, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -57,6 +58,11 @@ class MultiScaleCrop(nn.Module):
     """TSN's GroupMultiScaleCrop: a random candidate crop at one of 13 fixed positions,
     resized to ``size`` x ``size`` (bilinear), the same for every frame of the clip.
 
+    The draw is the authors' two-stage one (TSM, TANet, TEA, TDN, TCM ``ops/transforms.py``):
+    a (height, width) pair uniformly among :func:`crop_candidates` (repeats count), then a
+    position uniformly among the 13 of :func:`fixed_offsets` (repeats count);
+    :meth:`box_distribution` enumerates the resulting probability of every box.
+
     >>> clip = torch.zeros(8, 3, 64, 80, dtype=torch.uint8)
     >>> MultiScaleCrop(56)(clip).shape
     torch.Size([8, 3, 56, 56])
@@ -68,13 +74,40 @@ class MultiScaleCrop(nn.Module):
         super().__init__()
         self.size, self.scales, self.max_distort = size, tuple(scales), max_distort
 
-    def forward(self, clip: Tensor) -> Tensor:
-        height, width = clip.shape[-2:]
+    def _choices(self, height: int, width: int) -> list[list[tuple[int, int, int, int]]]:
+        """For each candidate size, the 13 boxes ``(top, left, h, w)`` it may take."""
         sizes = crop_candidates(height, width, self.size, self.scales, self.max_distort)
-        crop_h, crop_w = sizes[int(torch.randint(len(sizes), ()))]
-        crop_h, crop_w = min(crop_h, height), min(crop_w, width)
-        offsets = fixed_offsets(height, width, crop_h, crop_w)
-        top, left = offsets[int(torch.randint(len(offsets), ()))]
+        boxes = []
+        for crop_h, crop_w in sizes:
+            crop_h, crop_w = min(crop_h, height), min(crop_w, width)
+            boxes.append([(top, left, crop_h, crop_w)
+                          for top, left in fixed_offsets(height, width, crop_h, crop_w)])
+        return boxes
+
+    def sample_box(self, height: int, width: int) -> tuple[int, int, int, int]:
+        """One random box ``(top, left, h, w)`` (torch's default generator)."""
+        choices = self._choices(height, width)
+        boxes = choices[int(torch.randint(len(choices), ()))]
+        return boxes[int(torch.randint(len(boxes), ()))]
+
+    def box_distribution(self, height: int, width: int) -> dict[tuple[int, int, int, int],
+                                                                Fraction]:
+        """Every box ``(top, left, h, w)`` the crop can take on an ``H x W`` frame, with its
+        exact probability.
+
+        >>> dist = MultiScaleCrop(12).box_distribution(16, 20)
+        >>> len(dist), sum(dist.values()), dist[(0, 0, 12, 12)]
+        (36, Fraction(1, 1), Fraction(7, 130))
+        """
+        choices = self._choices(height, width)
+        dist: dict[tuple[int, int, int, int], Fraction] = {}
+        for boxes in choices:
+            for box in boxes:
+                dist[box] = dist.get(box, Fraction(0)) + Fraction(1, len(choices) * len(boxes))
+        return dist
+
+    def forward(self, clip: Tensor) -> Tensor:
+        top, left, crop_h, crop_w = self.sample_box(*clip.shape[-2:])
         return TF.resized_crop(clip, top, left, crop_h, crop_w, [self.size, self.size],
                                antialias=True)
 
@@ -86,19 +119,25 @@ def normalize() -> v2.Compose:
 
 
 def train_transform(crop_size: int = 224, flip: bool = True,
-                    scales: Sequence[float] = (1, 0.875, 0.75, 0.66)) -> v2.Compose:
-    """Multi-scale crop, optional horizontal flip, normalisation."""
-    steps: list[nn.Module] = [MultiScaleCrop(crop_size, scales)]
+                    scales: Sequence[float] = (1, 0.875, 0.75, 0.66),
+                    resize_to: Optional[tuple[int, int]] = None) -> v2.Compose:
+    """Optional resize of every frame to ``resize_to`` = (H, W) (aspect ratio ignored: TCM
+    trains on frames stretched to 240 x 320), multi-scale crop, optional horizontal flip,
+    normalisation."""
+    steps: list[nn.Module] = [] if resize_to is None else [v2.Resize(list(resize_to),
+                                                                      antialias=True)]
+    steps.append(MultiScaleCrop(crop_size, scales))
     if flip:
         steps.append(v2.RandomHorizontalFlip(0.5))
     steps.append(normalize())
     return v2.Compose(steps)
 
 
-def eval_transform(crop_size: int = 224, scale_size: int = 256) -> v2.Compose:
-    """Resize the short side to ``scale_size``, centre crop ``crop_size``, normalise."""
-    return v2.Compose([v2.Resize(scale_size, antialias=True), v2.CenterCrop(crop_size),
-                       normalize()])
+def eval_transform(crop_size: int = 224, scale_size: int = 256,
+                   resize_to: Optional[tuple[int, int]] = None) -> v2.Compose:
+    """Resize the short side to ``scale_size`` (or every frame to ``resize_to`` = (H, W), see
+    :func:`resize`), centre crop ``crop_size``, normalise."""
+    return v2.Compose([resize(scale_size, resize_to), v2.CenterCrop(crop_size), normalize()])
 
 
 # --------------------------------------------------------------------------------------------
@@ -106,59 +145,94 @@ def eval_transform(crop_size: int = 224, scale_size: int = 256) -> v2.Compose:
 # --------------------------------------------------------------------------------------------
 
 Crops = Literal[1, 3, 10]
+#: where the 3 and 10 test crops sit (see :func:`view_offsets`)
+CropPositions = Literal["edges", "quarter_grid"]
 
 
-def view_offsets(height: int, width: int, size: int, crops: Crops) -> list[tuple[int, int]]:
+def view_offsets(height: int, width: int, size: int, crops: Crops,
+                 positions: CropPositions = "edges") -> list[tuple[int, int]]:
     """(top, left) of the ``size`` x ``size`` test crops.
 
-    - 1: the centre (as ``v2.CenterCrop``);
-    - 3: start, centre and end of the longer side, centred on the shorter one (TSM's
-      GroupFullResSample, mmaction2's ThreeCrop), so at ``size`` = short side they cover the frame;
+    - 1: the centre (as ``v2.CenterCrop``: ``round((H - size) / 2)``), whatever ``positions``;
+    - 3: start, centre and end of the frame's width (or, for ``edges``, of its longer side);
     - 10: the four corners and the centre (TSN's oversampling; their flips are added by
       :class:`CropViews`).
 
-    >>> view_offsets(256, 340, 256, 3), view_offsets(340, 256, 256, 3)
-    ([(0, 0), (0, 42), (0, 84)], [(0, 0), (42, 0), (84, 0)])
+    ``positions`` says where the 3 and 10 crops go:
+
+    - ``edges``: the outer crops touch the frame's edges (offset ``W - size``) and the centre
+      is rounded, ``round((W - size) / 2)``; 3 crops run along the longer side, so they cover
+      the frame at ``size`` = short side (mmaction2's ThreeCrop covers it alike);
+    - ``quarter_grid``: the TSN code base's rule (``GroupMultiScaleCrop.fill_fix_offset``,
+      used by its ``GroupFullResSample`` and ``GroupOverSample``, hence by the test scripts of
+      TSM, TANet, TEA and TDN): offsets are multiples of the steps ``(W - size) // 4`` and
+      ``(H - size) // 4``: 0, 2 or 4 steps. When ``W - size`` is not a multiple of 4 the far
+      crop stops short of the edge (by ``(W - size) % 4`` px) and the centre moves left.
+      The 3 crops always run along the width (left, centre, right at 2 vertical steps), as
+      theirs do: on a portrait frame at ``size`` = width the three are the same crop.
+
+    >>> view_offsets(256, 341, 256, 3), view_offsets(256, 341, 256, 3, "quarter_grid")
+    ([(0, 0), (0, 42), (0, 85)], [(0, 0), (0, 42), (0, 84)])
+    >>> view_offsets(340, 256, 256, 3), view_offsets(340, 256, 256, 3, "quarter_grid")
+    ([(0, 0), (42, 0), (84, 0)], [(42, 0), (42, 0), (42, 0)])
     """
+    if positions not in ("edges", "quarter_grid"):
+        raise ValueError(f"positions must be 'edges' or 'quarter_grid', got {positions!r}")
     dy, dx = max(height - size, 0), max(width - size, 0)
     centre = (int(round(dy / 2.0)), int(round(dx / 2.0)))
     if crops == 1:
         return [centre]
+    if crops not in (3, 10):
+        raise ValueError(f"crops must be 1, 3 or 10, got {crops}")
+    if positions == "quarter_grid":
+        sy, sx = dy // 4, dx // 4
+        if crops == 3:
+            return [(2 * sy, 0), (2 * sy, 2 * sx), (2 * sy, 4 * sx)]
+        return [(0, 0), (0, 4 * sx), (4 * sy, 0), (4 * sy, 4 * sx), (2 * sy, 2 * sx)]
     if crops == 3:
         if width >= height:
             return [(centre[0], x) for x in (0, centre[1], dx)]
         return [(y, centre[1]) for y in (0, centre[0], dy)]
-    if crops == 10:
-        return [(0, 0), (0, dx), (dy, 0), (dy, dx), centre]
-    raise ValueError(f"crops must be 1, 3 or 10, got {crops}")
+    return [(0, 0), (0, dx), (dy, 0), (dy, dx), centre]
 
 
 class CropViews(nn.Module):
     """Fixed test crops of every clip: ``(N, C, H, W)`` or ``(K, N, C, H, W)`` (K clips) ->
-    ``(K*V, N, C, size, size)``, V = ``crops``, clip-major (the V crops of clip 0 first).
+    ``(K*V, N, C, size, size)``, V = ``crops``, clip-major (the V crops of clip 0 first; the
+    authors' scripts are crop-major: the fusions are means, so the order changes no score).
 
     >>> CropViews(32, 3)(torch.zeros(2, 8, 3, 40, 60)).shape
     torch.Size([6, 8, 3, 32, 32])
     """
 
-    def __init__(self, size: int, crops: Crops = 1) -> None:
+    def __init__(self, size: int, crops: Crops = 1, positions: CropPositions = "edges") -> None:
         super().__init__()
-        self.size, self.crops = size, crops
+        self.size, self.crops, self.positions = size, crops, positions
 
     def forward(self, clips: Tensor) -> Tensor:
         clips = clips[None] if clips.ndim == 4 else clips  # (K, N, C, H, W)
         height, width = clips.shape[-2:]
-        views = [TF.crop(clips, top, left, self.size, self.size)
-                 for top, left in view_offsets(height, width, self.size, self.crops)]
+        views = [TF.crop(clips, top, left, self.size, self.size) for top, left in
+                 view_offsets(height, width, self.size, self.crops, self.positions)]
         if self.crops == 10:
             views += [TF.horizontal_flip(view) for view in views]
         return torch.stack(views, dim=1).flatten(0, 1)  # (K, V, N, C, s, s) -> (K*V, N, C, s, s)
 
 
-def views_transform(crop_size: int = 224, scale_size: int = 256, crops: Crops = 1) -> v2.Compose:
-    """Test views: resize the short side to ``scale_size``, take ``crops`` fixed crops of
-    ``crop_size`` from every clip, normalise. ``(K, N, C, H, W)`` -> ``(K*crops, N, C, s, s)``."""
-    return v2.Compose([v2.Resize(scale_size, antialias=True), CropViews(crop_size, crops),
+def resize(scale_size: int, resize_to: Optional[tuple[int, int]] = None) -> v2.Resize:
+    """The evaluation resize: the short side to ``scale_size`` (aspect ratio kept), or, with
+    ``resize_to = (H, W)``, every frame to exactly H x W (aspect ratio ignored: TCM)."""
+    if resize_to is not None:
+        return v2.Resize(list(resize_to), antialias=True)
+    return v2.Resize(scale_size, antialias=True)
+
+
+def views_transform(crop_size: int = 224, scale_size: int = 256, crops: Crops = 1,
+                    positions: CropPositions = "edges",
+                    resize_to: Optional[tuple[int, int]] = None) -> v2.Compose:
+    """Test views: resize (:func:`resize`), take ``crops`` fixed crops of ``crop_size`` from
+    every clip (at ``positions``), normalise. ``(K, N, C, H, W)`` -> ``(K*crops, N, C, s, s)``."""
+    return v2.Compose([resize(scale_size, resize_to), CropViews(crop_size, crops, positions),
                        normalize()])
 
 

@@ -39,6 +39,7 @@ import os
 import pickle
 import re
 import types
+import warnings
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Union
 
@@ -306,6 +307,61 @@ def _check_segments(ours: Mapping[str, Tensor], arch: str, num_segments: int) ->
             return
 
 
+#: where a file states its T: TSM's ``..._segment16_e45.pth``, mmaction2's ``..._1x1x16-...``,
+#: TEA's ``tea50_16f``, TDN's README folders ``..._16x1x1``
+_T_IN_TEXT = (r"segment(\d+)", r"1x1x(\d+)", r"(?<![\dx])(\d+)f(?![a-z])", r"(?<![\dx])(\d+)x1x1")
+
+
+def declared_segments(path: Optional[PathLike], obj: Any = None) -> Optional[tuple[int, str]]:
+    """T as an authors' file states it, with where: its ``num_segments``/``segments`` field,
+    its ``arch`` field or its name (``segment16``, ``1x1x16``, ``16f``, ``16x1x1``); ``None``
+    when it does not say (TANet's and TDN's ``ckpt.best.pth.tar``/``best.pth.tar``).
+
+    >>> declared_segments("TSM_something_RGB_resnet50_shift8_blockres_avg_segment16_e45.pth")
+    (16, "its name 'TSM_something_RGB_resnet50_shift8_blockres_avg_segment16_e45.pth'")
+    >>> declared_segments("best.pth.tar", {"arch": "resnet50"}) is None
+    True
+    """
+    if isinstance(obj, Mapping):
+        for field in ("num_segments", "segments"):
+            value = obj.get(field)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                return value, f"its {field!r} field ({value})"
+        arch = obj.get("arch")
+        if isinstance(arch, str):
+            for pattern in _T_IN_TEXT:
+                match = re.search(pattern, arch)
+                if match:
+                    return int(match.group(1)), f"its 'arch' field {arch!r}"
+    if path is not None:
+        name = os.path.basename(os.fspath(path))
+        for pattern in _T_IN_TEXT:
+            match = re.search(pattern, name)
+            if match:
+                return int(match.group(1)), f"its name {name!r}"
+    return None
+
+
+def check_declared_segments(declared: Optional[tuple[int, str]], arch: str, num_segments: int,
+                            path: PathLike, evaluating: bool = True) -> None:
+    """A file that states another T than the model's: an error for TDN when evaluating (its
+    lateral fusion weights, 0.5/0.5 at T = 8 and 0.75/0.25 otherwise in the authors' code,
+    follow T and are not in the weights), a warning otherwise (testing TSM at another T than
+    it was trained with is legitimate; fine-tuning adapts)."""
+    if declared is None or declared[0] == num_segments:
+        return
+    t, where = declared
+    text = (f"{os.fspath(path)} says it was trained with num_segments={t} ({where}); the model "
+            f"is built with num_segments={num_segments}")
+    if arch == "tdn" and evaluating:
+        raise OfficialCheckpointError(
+            f"{text}. TDN's fusion weights follow T (0.5/0.5 at 8 frames, 0.75/0.25 otherwise) "
+            f"and are not in the file: build it with num_segments={t} (the recipes "
+            f"tdn_*_{t}x5_*)")
+    warnings.warn(f"{text}: evaluating at another T than the training's (legitimate, but not "
+                  "the authors' number)", stacklevel=3)
+
+
 def _mismatch_message(path: str, fmt: OfficialFormat, detected: Optional[OfficialFormat],
                       leftover: list[str], missing: list[str]) -> str:
     def some(keys: list[str]) -> str:
@@ -325,7 +381,9 @@ def load_official(path: PathLike, arch: str, num_segments: int = 8, **kwargs: An
     Args:
         path: the checkpoint file as the authors' code saved it.
         arch: ours: ``tsn``, ``tsm``, ``tam``, ``tdn``, ``tea`` or ``tcm``.
-        num_segments: T the model is built for (TANet's checkpoints fix it).
+        num_segments: T the model is built for (TANet's checkpoints fix it). A file that
+            states another T (:func:`declared_segments`) is an error for TDN and a warning
+            for the others.
         **kwargs: to :func:`~lightning_vid.models.build_model`; ``backbone`` overrides the
             trunk inferred from the weights.
 
@@ -335,7 +393,9 @@ def load_official(path: PathLike, arch: str, num_segments: int = 8, **kwargs: An
     """
     from lightning_vid.models import build_model
 
-    state = _tensors(read_checkpoint(path))
+    obj = read_checkpoint(path)
+    check_declared_segments(declared_segments(path, obj), arch, num_segments, path)
+    state = _tensors(obj)
     source = _MMACTION2 if any(k.startswith(("backbone.", "cls_head.")) for k in state) else None
     candidates = [f for f in FORMATS if f.arch == arch and (f.source == _MMACTION2) ==
                   (source == _MMACTION2)]

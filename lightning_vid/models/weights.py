@@ -24,7 +24,8 @@ from typing import Any, Mapping, NamedTuple, Sequence, Union
 import torch
 from torch import Tensor, nn
 
-from lightning_vid.models.official import official_state_dict
+from lightning_vid.models.official import (check_declared_segments, declared_segments,
+                                            official_state_dict)
 from lightning_vid.models.trunk import canonical_key
 
 Source = Union[str, "os.PathLike[str]", Mapping[str, Any]]
@@ -110,7 +111,14 @@ def load_weights(model: nn.Module, source: Source, skip: Sequence[str] = ("fc",)
     >>> report.skipped, report.missing, len(report.unexpected)
     (['fc.bias', 'fc.weight'], [], 2)
     """
-    state = source_state_dict(source)
+    obj = source if isinstance(source, Mapping) else torch.load(
+        os.fspath(source), map_location="cpu", weights_only=False)
+    state = source_state_dict(obj)
+    if (not isinstance(source, Mapping) and hasattr(model, "num_segments")
+            and official_state_dict(obj) is not None):  # an authors' file: the T it states
+        check_declared_segments(declared_segments(source, obj),
+                                getattr(type(model), "architecture", ""),
+                                int(model.num_segments), source, evaluating=strict)
     if strict:
         return _load_exactly(model, state, source)
     by_canonical: dict[str, str] = {}

@@ -73,9 +73,14 @@ def test_dense_windows_stride_and_test_starts(n):
     assert one[0, 0] == (max(n - 64, 0) + 1) // 2 % n
 
 
-def test_dense_training_starts_cover_every_valid_window():
-    starts = {int(dense_indices(70, 8, train=True)[0]) for _ in range(400)}
-    assert starts == set(range(7))  # n - 64 + 1 = 7 windows, the last one included
+def test_dense_training_starts_as_tsm_and_tanet_draw_them():
+    """Their ``randint(0, sample_pos - 1)`` with ``sample_pos = n - 64 + 1``: for n = 70 the
+    starts 0..5 (the 7th window, start 6, is never drawn); n = 65 and shorter: start 0."""
+    g = torch.Generator().manual_seed(0)
+    starts = {int(dense_indices(70, 8, train=True, generator=g)[0]) for _ in range(400)}
+    assert starts == set(range(6))
+    for n in (40, 64, 65):
+        assert {int(dense_indices(n, 8, train=True, generator=g)[0]) for _ in range(20)} == {0}
     assert dense_indices(70, 8, train=True).shape == (8,)
 
 

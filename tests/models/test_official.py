@@ -379,3 +379,31 @@ def test_resnet101_tsm_shifts_every_second_block(tmp_path):
     assert sum(k.endswith("conv1.conv.weight") for k in loaded.state_dict()) == 18
     with torch.no_grad():
         assert torch.equal(loaded(_clips(loaded)), ours(_clips(loaded)))
+
+
+def test_a_file_that_states_another_t_is_an_error_for_tdn_and_a_note_for_tsm(tsm_model,
+                                                                              tmp_path):
+    """TDN's fusion weights follow T (0.5/0.5 at 8 frames, 0.75/0.25 otherwise) and are not
+    in the file, so a 16-frame file evaluated at 8 frames is not the authors' model:
+    ``load_official`` and ``init_from`` (``load_weights``, strict when evaluating) both stop.
+    A TSM file tested at another T loads with a warning (legitimate, another protocol)."""
+    tdn = build_model("tdn", num_classes=K, num_segments=T, backbone="resnet50")
+    path = _official_file(tmp_path, "tdn", tdn).rename(tmp_path / f"TDN_{2 * T}x1x1.pth.tar")
+    message = rf"says it was trained with num_segments={2 * T} \(its name .*0\.75/0\.25"
+    with pytest.raises(OfficialCheckpointError, match=message):
+        load_official(path, "tdn", num_segments=T)
+    with pytest.raises(OfficialCheckpointError, match=message):
+        load_weights(tdn, path, strict=True)  # --model.init_from in test / validate / predict
+    with pytest.warns(UserWarning, match=f"num_segments={2 * T}"):
+        load_weights(tdn, path)  # fit: fine-tuning at another T, a note
+    checkpoint = torch.load(path, weights_only=True)
+    for field in ({"segments": T}, {"arch": f"tdn_segment{T}"}):  # the fields say T: no error
+        torch.save({**checkpoint, **field}, tmp_path / "best.pth.tar")
+        assert load_official(tmp_path / "best.pth.tar", "tdn", num_segments=T).num_segments == T
+    torch.save({**checkpoint, "segments": 2 * T}, tmp_path / "best.pth.tar")
+    with pytest.raises(OfficialCheckpointError, match=r"its 'segments' field"):
+        load_official(tmp_path / "best.pth.tar", "tdn", num_segments=T)
+    tsm = _official_file(tmp_path, "tsm", tsm_model).rename(
+        tmp_path / f"TSM_something_RGB_resnet50_shift8_blockres_avg_segment{2 * T}_e45.pth")
+    with pytest.warns(UserWarning, match=f"num_segments={2 * T}.*another T"):
+        assert load_official(tsm, "tsm", num_segments=T).num_segments == T
