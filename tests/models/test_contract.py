@@ -158,21 +158,26 @@ def test_gradients_reach_every_parameter(tiny):
 
 
 def _close_to_eager(exported: Tensor, model, batch) -> bool:
-    """float32 agreement, scaled to the logits (the awakened weights make them large: about
-    1e2 for the ResNet-18 trunks, 1e6 for TEA's Res2Net-50). An exporter that drops or
-    misplaces an op moves the logits by a fraction of their scale; float32 rounding through
-    these nets moves them by 3e-7 (ResNet-18) to 4e-5 (Res2Net-50, which amplifies it) of it,
-    and by how much depends on the thread count and the order of reductions. So: within
-    1e-4 of the scale, or, past that, no farther from the float64 logits than 8 times eager
-    float32 itself is (the float64 model is the reference both are rounded from)."""
+    """float32 agreement with the model's computation: the exported logits within
+    ``max(1e-4 * scale, 8 * own)`` of eager float32's or of the float64 logits (the computation
+    itself), where ``scale`` is the logits' largest magnitude and ``own`` how far eager float32
+    is from float64 on this input.
+
+    The awakened weights make the logits large (about 1e2 for the ResNet-18 trunks, 1e6 for
+    TEA's Res2Net-50), and TEA's ill-conditioned on some inputs: there eager float32 is up to
+    6e-3 of the scale from float64 (1e-5 on most inputs), by an amount that changes with the
+    thread count and the kernels (onnxruntime's, or the exported graph's decompositions), so no
+    fixed tolerance against one float32 route holds on every machine. A dropped or misplaced op
+    moves the logits by a fraction of their scale, far past both bounds.
+    """
     with torch.no_grad():
         eager = model(batch)
         scale = max(1.0, float(eager.abs().max()))
-        if max_abs_diff(exported, model, batch) < 1e-4 * scale:
-            return True
         exact = copy.deepcopy(model).double()(batch.double())
         own = float((eager.double() - exact).abs().max())
-        return float((exported.double() - exact).abs().max()) <= 8 * own
+        allowed = max(1e-4 * scale, 8 * own)
+        return min(max_abs_diff(exported, model, batch),
+                   float((exported.double() - exact).abs().max())) <= allowed
 
 
 def test_torch_export_program_matches_eager_with_a_dynamic_batch(tiny, tmp_path):
