@@ -38,7 +38,6 @@ import threading
 from typing import Any, Optional
 
 import lightning as L
-import torch
 from lightning.pytorch.trainer.connectors.signal_connector import _SignalConnector
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
