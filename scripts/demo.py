@@ -33,6 +33,7 @@ import importlib
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 import warnings
@@ -196,6 +197,55 @@ def run(arch: str, data: str, extra: list[str], quick: bool = False) -> dict:
             "train_s": train_s, "epochs": fit.trainer.current_epoch, "pairs": pairs["pairs"]}
 
 
+def run_parallel(archs: list[str], data: str, extra: list[str], quick: bool, jobs: int,
+                 logs: Path) -> list[dict]:
+    """:func:`run` for every architecture, ``jobs`` at a time, each in its own process
+    (this script with ``--result``) with ``cores // jobs`` threads and its log in ``logs``;
+    each epoch's validation top-1 is echoed here as it comes. On a small machine this is
+    the fastest way to train several small models: one thread per model and no loader
+    worker keeps every core busy with no thread waiting for another (README, "Measured")."""
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONUNBUFFERED": "1"}
+    logs.mkdir(parents=True, exist_ok=True)
+    pending, running, rows, seen = list(archs), {}, {}, {}
+    print(f"training {', '.join(archs)}: {jobs} at a time, {threads} thread(s) each; logs in "
+          f"{logs}/", flush=True)
+    while pending or running:
+        while pending and len(running) < jobs:
+            arch = pending.pop(0)
+            log, result = logs / f"{arch}.log", logs / f"{arch}.json"
+            result.unlink(missing_ok=True)
+            cmd = [sys.executable, __file__, "--arch", arch, "--data", data,
+                   "--result", str(result), *(["--quick"] if quick else []), "--", *extra]
+            with open(log, "w") as out:
+                running[arch] = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                                 env=env)
+            seen[arch] = 0
+        time.sleep(2)
+        for arch, proc in list(running.items()):
+            lines = (logs / f"{arch}.log").read_text(errors="replace").splitlines()
+            for line in lines[seen[arch]:]:
+                if re.match(r"epoch \d+/\d+:", line):
+                    acc = re.search(r"val/acc1=([\d.]+)", line)
+                    took = re.search(r"\(([\d.]+ s)\)$", line)
+                    print(f"{arch}: {line.split(':')[0]}"
+                          + (f", val top-1 {100 * float(acc.group(1)):.1f} %" if acc else "")
+                          + (f" ({took.group(1)})" if took else ""), flush=True)
+            seen[arch] = len(lines)
+            if proc.poll() is None:
+                continue
+            del running[arch]
+            if proc.returncode != 0:
+                for other in running.values():
+                    other.kill()
+                tail = "\n".join(lines[-30:])
+                raise RuntimeError(f"{arch} failed (exit {proc.returncode}); the end of "
+                                   f"{logs / (arch + '.log')}:\n{tail}")
+            rows[arch] = json.loads((logs / f"{arch}.json").read_text())
+            print(f"{arch}: done, test top-1 {100 * rows[arch]['acc1']:.1f} %", flush=True)
+    return [rows[a] for a in archs]
+
+
 def table(rows: list[dict]) -> str:
     lines = ["| model | test top-1 | test top-5 | params | train time | epochs | config |",
              "|---|---|---|---|---|---|---|"]
@@ -265,6 +315,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="the per-pair figure (PNG; default: --out with .png)")
     parser.add_argument("--import", dest="modules", nargs="*", default=[], metavar="MODULE",
                         help="modules to import first (blocks registered outside lightning_vid)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="architectures trained at once, each in its own process with "
+                        "cores/jobs threads (default: as many as there are cores, at most one "
+                        "per architecture); 1: one after another, in this process")
+    parser.add_argument("--result", help=argparse.SUPPRESS)  # a job: its row as JSON here
     parser.add_argument("cli_args", nargs="*", help="extra CLI overrides, after --")
     args = parser.parse_args(argv)
     for module in args.modules:
@@ -272,14 +327,24 @@ def main(argv: list[str] | None = None) -> int:
     archs = args.arch
     if archs == ["all"]:
         archs = with_references(sorted(list_models(), key=lambda a: (a != "tsn", a)))
+    if args.result:  # one job of run_parallel
+        row = run(archs[0], args.data, args.cli_args, args.quick)
+        Path(args.result).write_text(json.dumps(row))
+        return 0
     start = time.perf_counter()
     benchmark(args.data)
-    rows = [run(arch, args.data, args.cli_args, args.quick) for arch in archs]
+    jobs = min(len(archs), args.jobs or os.cpu_count() or 1)
+    if jobs > 1:
+        logs = Path(args.out).with_suffix("")
+        rows = run_parallel(archs, args.data, args.cli_args, args.quick, jobs, logs)
+    else:
+        rows = [run(arch, args.data, args.cli_args, args.quick) for arch in archs]
     text = (f"{table(rows)}\n\nTest accuracy per time-reversal pair (direction: the pair's "
             f"two classes compared, 50 % is chance):\n\n{pair_table(rows)}\n\n"
-            f"Machine: {os.cpu_count()} CPU cores, torch {torch.__version__}, "
-            f"{torch.get_num_threads()} threads; {(time.perf_counter() - start) / 60:.1f} min "
-            f"in all.\n")
+            f"Machine: {os.cpu_count()} CPU cores, torch {torch.__version__}; "
+            + (f"{jobs} models at a time, {max(1, (os.cpu_count() or 1) // jobs)} thread(s) "
+               f"each" if jobs > 1 else f"{torch.get_num_threads()} threads")
+            + f"; {(time.perf_counter() - start) / 60:.1f} min in all.\n")
     print("\n" + text)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)

@@ -140,9 +140,27 @@ def test_the_demo_trains_tests_and_draws_each_pair(tmp_path, monkeypatch):
     tiny = ["--data.init_args.batch_size=4", "--data.init_args.num_workers=0",
             "--trainer.max_epochs=1", "--trainer.limit_train_batches=1", "--trainer.logger=false",
             "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
-    assert demo.main(["--data", str(data), "--quick", "--out", "runs/demo.md", "--", *tiny]) == 0
+    # two jobs, one process and one thread each, as `make demo` runs on this 2-core machine
+    assert demo.main(["--data", str(data), "--quick", "--jobs", "2", "--out", "runs/demo.md",
+                      "--", *tiny]) == 0
     text = (tmp_path / "runs/demo.md").read_text()
     assert "| tsn |" in text and "| tsm |" in text and "synthetic/quick.yaml" in text
+    assert "2 models at a time" in text
     assert "| move_left / move_right (2 clips) |" in text  # 8 test clips: 2 per pair
     assert (tmp_path / "runs/demo.png").stat().st_size > 10_000
     assert (tmp_path / "runs/tsm_r18_4x1_synthetic/version_0/checkpoints/last.ckpt").is_file()
+    for arch in ("tsn", "tsm"):  # each job's whole output is kept
+        assert "epoch 1/1" in (tmp_path / f"runs/demo/{arch}.log").read_text()
+
+
+def test_a_failed_demo_job_stops_the_demo_and_shows_its_log(tmp_path, monkeypatch):
+    from lightning_vid.data.synthetic import generate
+
+    data = generate(tmp_path / "data", num_train=8, num_val=4, num_test=8, size=32, frames=16,
+                    workers=1, verbose=False)
+    monkeypatch.chdir(tmp_path)
+    demo = _load("demo")
+    with pytest.raises(RuntimeError, match=r"(?s)(tsn|tsm) failed \(exit 2\).*no_such_option"):
+        demo.main(["--data", str(data), "--jobs", "2", "--out", "runs/demo.md", "--",
+                   "--trainer.no_such_option=1"])
+    assert not (tmp_path / "runs/demo.md").exists()
