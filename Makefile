@@ -21,14 +21,14 @@ $(STAMP): setup.cfg pyproject.toml $(PINS)
 	$(BIN)/python -c "import lightning_vid, torch, torchvision, av, timm, lightning"
 	touch $(STAMP)
 
-demo: setup  ## generate the synthetic benchmark, train and test TSN and TSM, print the table
+demo: setup  ## generate the synthetic benchmark, train and test TSN and TSM side by side (one process each), print the tables, draw runs/demo.png
 	$(BIN)/python scripts/demo.py --data $(DATA)
 
 test: setup  ## the test suite in TEST_WORKERS processes (2: the CI machine's cores; 0: in this one)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
-bench: setup  ## every registered architecture (list_models()) on the synthetic benchmark, side by side, and TSN on TEA's Res2Net-50 trunk: runs/zoo.md, runs/zoo.png
-	$(BIN)/python scripts/demo.py --data $(DATA) --arch all --out runs/bench.md
+bench: setup  ## one after another (--jobs 1: each train time measured alone), every registered architecture (list_models()) on the synthetic benchmark, side by side, and TSN on TEA's Res2Net-50 trunk: runs/zoo.md, runs/zoo.png
+	$(BIN)/python scripts/demo.py --data $(DATA) --arch all --jobs 1 --out runs/bench.md
 	$(BIN)/python scripts/zoo.py --results runs/bench.md --out runs/zoo.md --plot runs/zoo.png
 
 figures: setup  ## parameters and GMACs beside the papers' figures

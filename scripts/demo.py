@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Train and test architectures on the synthetic motion benchmark through the CLI.
 
-    python scripts/demo.py [--data data/synthetic] [--arch tsn tsm ... | all] [--quick]
+    python scripts/demo.py [--data data/synthetic] [--arch tsn tsm ... | all] [--jobs N]
                            [--out runs/demo.md] [--plot PNG] [--import MODULE ...]
                            [-- CLI overrides]
 
@@ -13,9 +13,11 @@ default the ``--out`` file with ``.png``; needs matplotlib, the ``viz`` extra) g
 time-reversal pair's test accuracy: top-1 over the 8 classes on the pair's clips, and the
 direction within the pair (the pair's two scores compared: 50 % is chance), computed again
 from the best checkpoint's scores on the test clips (their top-1 must equal the test's).
-``--quick`` lays ``lightning_vid/configs/synthetic/quick.yaml`` over each config: 3 epochs
-of 32 px crops, batch 8, warm-up and cosine, instead of 8 epochs of 48 px (its header says
-what it reaches). ``--arch all`` is every registered
+``--jobs N`` (default: one per core, at most one per architecture) trains N architectures at
+once, each in its own process with ``cores // N`` threads, and with one thread, no loader
+worker: on 2 cores, two models side by side with one thread each and decoding in their own
+process take 4x less time than one after the other with 2 threads and 2 workers each
+(README, "Measured"). ``--arch all`` is every registered
 architecture (``list_models()``); one without a synthetic config of its own runs TSN's with
 its model class in place (``--import`` the module of a block registered outside
 lightning_vid). ``ARCH@BACKBONE`` runs an architecture's config on another trunk
@@ -49,8 +51,6 @@ from lightning_vid.models.complexity import count_params
 from lightning_vid.system import VideoClassifier
 
 CONFIGS = Path(__file__).resolve().parents[1] / "lightning_vid" / "configs"
-#: the quicker recipe laid over each config by ``--quick``
-QUICK = CONFIGS / "synthetic" / "quick.yaml"
 
 
 def short_name(backbone: str) -> str:
@@ -176,10 +176,9 @@ def benchmark(root: str) -> None:
         generate(root)
 
 
-def run(arch: str, data: str, extra: list[str], quick: bool = False) -> dict:
+def run(arch: str, data: str, extra: list[str]) -> dict:
     config, overrides = config_for(arch)
-    recipe = ["--config", str(QUICK)] if quick else []
-    common = ["--config", config, *overrides, *recipe, "--data.root", data, *extra]
+    common = ["--config", config, *overrides, "--data.root", data, *extra]
     start = time.perf_counter()
     fit = cli_main(["fit", *common])
     train_s = time.perf_counter() - start
@@ -191,20 +190,21 @@ def run(arch: str, data: str, extra: list[str], quick: bool = False) -> dict:
         raise RuntimeError(f"{arch}: top-1 recomputed from the test clips' scores "
                            f"({pairs['acc1']:.4f}) differs from the test's "
                            f"{metrics['test/acc1']:.4f}")
-    shown = os.path.relpath(config) + (f" + {os.path.relpath(QUICK)}" if quick else "")
-    return {"arch": arch, "config": shown, "acc1": metrics["test/acc1"],
+    return {"arch": arch, "config": os.path.relpath(config), "acc1": metrics["test/acc1"],
             "acc5": metrics["test/acc5"], "params": count_params(fit.model.model),
             "train_s": train_s, "epochs": fit.trainer.current_epoch, "pairs": pairs["pairs"]}
 
 
-def run_parallel(archs: list[str], data: str, extra: list[str], quick: bool, jobs: int,
-                 logs: Path) -> list[dict]:
+def run_parallel(archs: list[str], data: str, extra: list[str], jobs: int, logs: Path
+                 ) -> list[dict]:
     """:func:`run` for every architecture, ``jobs`` at a time, each in its own process
     (this script with ``--result``) with ``cores // jobs`` threads and its log in ``logs``;
-    each epoch's validation top-1 is echoed here as it comes. On a small machine this is
-    the fastest way to train several small models: one thread per model and no loader
-    worker keeps every core busy with no thread waiting for another (README, "Measured")."""
+    each epoch's validation top-1 is echoed here as it comes. With one core per job, a job
+    decodes its clips itself (``num_workers=0``; ``extra`` may say otherwise): a loader
+    worker would compete with the training thread for the same core."""
     threads = max(1, (os.cpu_count() or 1) // jobs)
+    if threads == 1:
+        extra = ["--data.init_args.num_workers=0", *extra]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONUNBUFFERED": "1"}
     logs.mkdir(parents=True, exist_ok=True)
     pending, running, rows, seen = list(archs), {}, {}, {}
@@ -216,7 +216,7 @@ def run_parallel(archs: list[str], data: str, extra: list[str], quick: bool, job
             log, result = logs / f"{arch}.log", logs / f"{arch}.json"
             result.unlink(missing_ok=True)
             cmd = [sys.executable, __file__, "--arch", arch, "--data", data,
-                   "--result", str(result), *(["--quick"] if quick else []), "--", *extra]
+                   "--result", str(result), "--", *extra]
             with open(log, "w") as out:
                 running[arch] = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                                                  env=env)
@@ -308,8 +308,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arch", nargs="+", default=["tsn", "tsm"],
                         help="architectures (ARCH@BACKBONE: on another trunk), or 'all' (every "
                         "registered one, TSN first, and TSN on each other trunk used)")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"the quicker recipe: {os.path.relpath(QUICK)} over each config")
     parser.add_argument("--out", default="runs/demo.md", help="also write the table here")
     parser.add_argument("--plot", default=None,
                         help="the per-pair figure (PNG; default: --out with .png)")
@@ -328,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     if archs == ["all"]:
         archs = with_references(sorted(list_models(), key=lambda a: (a != "tsn", a)))
     if args.result:  # one job of run_parallel
-        row = run(archs[0], args.data, args.cli_args, args.quick)
+        row = run(archs[0], args.data, args.cli_args)
         Path(args.result).write_text(json.dumps(row))
         return 0
     start = time.perf_counter()
@@ -336,9 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     jobs = min(len(archs), args.jobs or os.cpu_count() or 1)
     if jobs > 1:
         logs = Path(args.out).with_suffix("")
-        rows = run_parallel(archs, args.data, args.cli_args, args.quick, jobs, logs)
+        rows = run_parallel(archs, args.data, args.cli_args, jobs, logs)
     else:
-        rows = [run(arch, args.data, args.cli_args, args.quick) for arch in archs]
+        rows = [run(arch, args.data, args.cli_args) for arch in archs]
     text = (f"{table(rows)}\n\nTest accuracy per time-reversal pair (direction: the pair's "
             f"two classes compared, 50 % is chance):\n\n{pair_table(rows)}\n\n"
             f"Machine: {os.cpu_count()} CPU cores, torch {torch.__version__}; "

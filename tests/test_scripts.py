@@ -129,7 +129,7 @@ def test_pair_accuracy_counts_the_direction_within_each_time_reversal_pair():
 
 
 def test_the_demo_trains_tests_and_draws_each_pair(tmp_path, monkeypatch):
-    """``make demo``'s command (``--quick``) with tiny settings appended: both tables, the
+    """``make demo``'s command with tiny settings appended: both tables, the
     per-pair figure, the run folders the notebooks read."""
     from lightning_vid.data.synthetic import generate
 
@@ -141,10 +141,10 @@ def test_the_demo_trains_tests_and_draws_each_pair(tmp_path, monkeypatch):
             "--trainer.max_epochs=1", "--trainer.limit_train_batches=1", "--trainer.logger=false",
             "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
     # two jobs, one process and one thread each, as `make demo` runs on this 2-core machine
-    assert demo.main(["--data", str(data), "--quick", "--jobs", "2", "--out", "runs/demo.md",
+    assert demo.main(["--data", str(data), "--jobs", "2", "--out", "runs/demo.md",
                       "--", *tiny]) == 0
     text = (tmp_path / "runs/demo.md").read_text()
-    assert "| tsn |" in text and "| tsm |" in text and "synthetic/quick.yaml" in text
+    assert "| tsn |" in text and "| tsm |" in text and "tsm_r18_4x1_synthetic.yaml" in text
     assert "2 models at a time" in text
     assert "| move_left / move_right (2 clips) |" in text  # 8 test clips: 2 per pair
     assert (tmp_path / "runs/demo.png").stat().st_size > 10_000
