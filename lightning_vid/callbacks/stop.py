@@ -24,7 +24,7 @@ Here, while ``fit`` runs:
 
 SLURM and Kubernetes send SIGTERM to every process, Ctrl-C reaches the whole foreground
 process group: DataLoader workers ignore the first one
-(:func:`lightning_vid.data.datamodule.worker_init`) and are shut down by their main process,
+(:func:`lightning_vid.data.workers.worker_init`) and are shut down by their main process,
 instead of dying under it (``DataLoader worker ... is killed by signal``). In ``validate``,
 ``test`` and ``predict`` there is nothing to save: the signal stops the command at once.
 
@@ -34,13 +34,13 @@ instead of dying under it (``DataLoader worker ... is killed by signal``). In ``
 from __future__ import annotations
 
 import signal
-import threading
 from typing import Any, Optional
 
 import lightning as L
-from lightning.pytorch.trainer.connectors.signal_connector import _SignalConnector
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+from lightning_vid.compat import handle_signals, stop_loops
 
 #: the signals that stop a run (Ctrl-C; SLURM, Kubernetes, ``kill``)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -51,21 +51,6 @@ _received: Optional[int] = None  # the first stop signal of the latest run in th
 def received() -> Optional[int]:
     """The signal number that stopped the latest run of this process, or ``None``."""
     return _received
-
-
-class _Connector(_SignalConnector):
-    """Lightning's signal connector (SLURM's requeue signal as it sets it), with SIGINT and
-    SIGTERM handled by :class:`StopOnSignal` instead."""
-
-    def __init__(self, trainer: L.Trainer, owner: "StopOnSignal") -> None:
-        super().__init__(trainer)
-        self.owner = owner
-
-    def register_signal_handlers(self) -> None:
-        super().register_signal_handlers()
-        if threading.current_thread() is threading.main_thread():
-            for signum in STOP_SIGNALS:
-                signal.signal(signum, self.owner._on_signal)
 
 
 class StopOnSignal(L.Callback):
@@ -79,7 +64,7 @@ class StopOnSignal(L.Callback):
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         global _received
         self.signal, _received, self._trainer = None, None, trainer
-        trainer._signal_connector = _Connector(trainer, self)  # Lightning registers it next
+        handle_signals(trainer, self._on_signal, STOP_SIGNALS)  # Lightning registers it next
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         global _received
@@ -104,7 +89,7 @@ class StopOnSignal(L.Callback):
             return True
         stop = trainer.strategy.reduce_boolean_decision(self.signal is not None, all=False)
         if stop:
-            trainer._signal_connector.received_sigterm = True  # Lightning's loops stop on it
+            stop_loops(trainer)
         return stop
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
