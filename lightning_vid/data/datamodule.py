@@ -29,10 +29,9 @@ Bad input (a missing root or list, a malformed line, a label that is not a class
 :class:`~lightning_vid.errors.InputError` naming the file and line or the option.
 
 **Skipped files** (path, list line, reason, split) travel from the DataLoader workers to the
-main process with each batch; :meth:`ClipDataModule.skipped_files` returns them, and at the end
-of each command the data module writes them to ``skipped_files.csv`` in the run's folder
-(``runs/<name>/version_<n>/``: the logger's folder, or ``default_root_dir`` without one) and
-logs them as the table ``skipped_files`` (W&B).
+main process with each batch; :meth:`ClipDataModule.skipped_files` returns them
+(:class:`~lightning_vid.callbacks.SkippedFilesReport` writes them to ``skipped_files.csv`` in
+the run's folder at the end of each command and logs them as a W&B table).
 
 Training batches are full (``drop_last``): when the training list does not divide into
 batches, the data module says once how many clips each epoch leaves out.
@@ -43,13 +42,8 @@ batches, the data module says once how many clips each epoch leaves out.
 
 from __future__ import annotations
 
-import csv
-import ctypes
-import ctypes.util
 import os
-import signal
-import sys
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
@@ -69,6 +63,7 @@ from lightning_vid.data.media import MediaReader, is_media
 from lightning_vid.data.protocol import EvalProtocol
 from lightning_vid.data.sampling import ClipSampler, OutOfBound
 from lightning_vid.data.transforms import Directional, LabelAwareFlip, train_transform
+from lightning_vid.data.workers import worker_init
 from lightning_vid.errors import InputError, MissingInput
 
 Stage = Literal["fit", "validate", "test", "predict"]
@@ -80,7 +75,6 @@ SPLITS = {"fit": "train", "validate": "val", "test": "test", "predict": "predict
 #: the lists each stage reads
 NEEDS: dict[str, tuple[Stage, ...]] = {"fit": ("fit", "validate"), "validate": ("validate",),
                                        "test": ("test",), "predict": ("predict",)}
-SKIPPED_FILE = "skipped_files.csv"
 _SHOWN = 5  # files named in a warning; the rest are in skipped_files
 
 
@@ -301,8 +295,8 @@ class ClipDataModule(L.LightningDataModule):
         outcomes = run_jobs(job, items, workers=0, progress=False,
                             time_limit_s=self.hparams.decode_timeout)
         bad = [(i, o) for i, o in zip(todo, outcomes) if o.status in ("bad", "failed")]
-        for i, outcome in bad:
-            self._note(SkippedFile(split, records[i].path, records[i].source, outcome.detail))
+        self.note_skipped(*(SkippedFile(split, records[i].path, records[i].source, o.detail)
+                            for i, o in bad))
         shown = "; ".join(f"{records[i].source}: {records[i].path} ({o.detail})"
                           for i, o in bad[:_SHOWN]) + (" ..." if len(bad) > _SHOWN else "")
         rank_zero_info(f"{split}: --data.check: {len(items)} videos opened in "
@@ -323,13 +317,13 @@ class ClipDataModule(L.LightningDataModule):
 
     def _report_missing(self, split: str, missing: list[VideoRecord], total: int) -> None:
         for record in missing:
-            self._note(SkippedFile(split, record.path, record.source, MISSING))
+            self.note_skipped(SkippedFile(split, record.path, record.source, MISSING))
         if len(missing) == total:
             raise MissingInput(f"{split}: every one of the {total} listed videos is missing, "
                                f"e.g. {missing[0].path} ({missing[0].source}); paths in a list "
                                "are relative to the list's folder: is --data.root right?")
         shown = "; ".join(f"{r.source}: {r.path}" for r in missing[:_SHOWN])
-        where = f" (all of them in {SKIPPED_FILE} in the run's folder)" \
+        where = " (all of them in skipped_files.csv in the run's folder)" \
             if self.trainer is not None else ""  # a run writes it; a checker has no run
         rank_zero_warn(f"{split}: {len(missing)} of {total} listed videos are missing and will "
                        f"be skipped: {shown}" + (" ..." if len(missing) > _SHOWN else "")
@@ -342,8 +336,10 @@ class ClipDataModule(L.LightningDataModule):
         ``train``/``val``/``test``/``predict``), in the order they were found."""
         return [s for s in self._skipped.values() if split is None or s.split == split]
 
-    def _note(self, skipped: SkippedFile) -> None:
-        self._skipped.setdefault((skipped.split, same_file(skipped.path)), skipped)
+    def note_skipped(self, *skipped: SkippedFile) -> None:
+        """Note unreadable videos (each once per split)."""
+        for file in skipped:
+            self._skipped.setdefault((file.split, same_file(file.path)), file)
 
     def collect_skipped(self, batch: Any, stage: Stage) -> None:
         """Note the unreadable records a batch of ``stage`` stands in for (a batch carries its
@@ -354,7 +350,7 @@ class ClipDataModule(L.LightningDataModule):
         for i, reason in zip(batch["index"].tolist(), batch["unreadable"]):
             if reason:
                 record = records[i]
-                self._note(SkippedFile(SPLITS[stage], record.path, record.source, reason))
+                self.note_skipped(SkippedFile(SPLITS[stage], record.path, record.source, reason))
 
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         running = getattr(getattr(self.trainer, "state", None), "stage", None)
@@ -363,43 +359,6 @@ class ClipDataModule(L.LightningDataModule):
             if stage in STAGES:
                 self.collect_skipped(batch, stage)
         return batch
-
-    def teardown(self, stage: str) -> None:
-        """At the end of a command: gather the skipped files of every process, and on rank 0
-        write them to the run's folder and log them as a table."""
-        trainer = self.trainer
-        if trainer is None:
-            return
-        if trainer.world_size > 1:
-            import torch.distributed as dist
-
-            if dist.is_available() and dist.is_initialized():
-                gathered: list = [None] * trainer.world_size
-                dist.all_gather_object(gathered, self.skipped_files())
-                for found in gathered:
-                    for skipped in found or []:
-                        self._note(skipped)
-        if trainer.global_rank == 0 and self._skipped:
-            self._write_skipped(trainer)
-
-    def _write_skipped(self, trainer: Any) -> None:
-        skipped = self.skipped_files()
-        rows = [astuple(s) for s in skipped]
-        columns = ["split", "path", "listed at", "reason"]
-        folder = run_folder(trainer)
-        written = ""
-        if folder:
-            os.makedirs(folder, exist_ok=True)
-            target = os.path.join(folder, SKIPPED_FILE)
-            with open(target, "w", newline="") as f:
-                csv.writer(f).writerows([columns, *rows])
-            written = f": {target}"
-        for logger in trainer.loggers:
-            if hasattr(logger, "log_table"):  # W&B
-                logger.log_table(key="skipped_files", columns=columns, data=[list(r) for r in rows])
-        counts = ", ".join(f"{split} {sum(s.split == split for s in skipped)}"
-                           for split in dict.fromkeys(s.split for s in skipped))
-        rank_zero_warn(f"{len(skipped)} unreadable videos skipped ({counts}){written}")
 
     # ---- datasets and loaders ---------------------------------------------------------------
 
@@ -573,56 +532,3 @@ def _pair_map(pairs: Any, num_classes: int) -> dict[int, int]:
         a, b = int(pair[0]), int(pair[1])
         mapping[a], mapping[b] = b, a
     return mapping
-
-
-def run_folder(trainer: Any) -> Optional[str]:
-    """The run's folder (``lightning-vid``: ``runs/<name>/version_<n>``), as Lightning's
-    ``trainer.log_dir`` finds it but without its collective call (rank 0 alone writes): the
-    versioned folder of a CSV or TensorBoard logger, the ``save_dir`` of another (W&B); without
-    a logger the ``default_root_dir`` when it is not the working directory, else ``None``."""
-    logger = trainer.logger
-    if logger is None:  # a default_root_dir given (lightning-vid: the run folder), not the cwd
-        root = trainer.default_root_dir
-        return root if os.path.realpath(root) != os.path.realpath(os.getcwd()) else None
-    if type(logger).__name__ in ("CSVLogger", "TensorBoardLogger"):
-        return logger.log_dir
-    return logger.save_dir or trainer.default_root_dir
-
-
-def _on_worker_sigterm(signum: int, frame: Any) -> None:
-    signal.signal(signum, signal.SIG_DFL)  # a second one (the loader's shutdown) ends it
-
-
-def worker_init(_: int = 0) -> None:
-    """DataLoader worker setup: one thread for decoding and transforms (the workers already
-    run in parallel), flat memory, and no death by the signals that stop a run.
-
-    Ctrl-C reaches the whole foreground process group, and SLURM and Kubernetes send SIGTERM
-    to every process of a job: a worker ignores Ctrl-C and its first SIGTERM and keeps
-    serving its main process, which stops where it can, saves and shuts the workers down
-    (:class:`~lightning_vid.callbacks.StopOnSignal`); a second SIGTERM (the loader's
-    ``terminate()`` of a worker that did not stop) ends it. A worker killed by the signal
-    made the main process fail with ``DataLoader worker (pid ...) is killed by signal``.
-
-    glibc raises its mmap threshold to the size of the largest buffer freed so far, after which
-    decoded frames and clips (hundreds of KiB to a few MiB) are carved from the heap, which
-    then grows by fragmentation and by copy-on-write of the pages a forked worker inherits.
-    Fixing the threshold at 128 KiB (``mallopt(M_MMAP_THRESHOLD)``) keeps such buffers mapped
-    per allocation and returned when freed: worker memory stays flat over an epoch
-    (``scripts/bench_data.py`` measures it). Elsewhere than glibc this part does nothing.
-    """
-    import torch
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _on_worker_sigterm)
-    torch.set_num_threads(1)
-    os.environ["OMP_NUM_THREADS"] = "1"
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
-        except (OSError, AttributeError):  # not glibc
-            pass
-
-
-_M_MMAP_THRESHOLD = -3  # <malloc.h>
