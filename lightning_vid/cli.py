@@ -1,31 +1,21 @@
 """The ``lightning-vid`` command: LightningCLI over :class:`VideoClassifier` and the data modules.
 
-``lightning-vid fit|validate|test|predict --config lightning_vid/configs/<name>.yaml``. This
-module holds the argument links and what Lightning lacks; the rest is Lightning's or a callback:
+``lightning-vid fit|validate|test|predict --config lightning_vid/configs/<name>.yaml``. Here are
+the argument links (:data:`LINKS`: each shared value set once, in the data section) and what
+Lightning lacks: ``--ckpt_path best`` in a new process, the ``num_classes`` check, devices for
+evaluation, exit statuses. The run folder, ``runs/<--run_name>/version_<n>/``, is
+:class:`~lightning_vid.runs.RunFolder`'s; every run also gets the callbacks of :func:`cli_main`.
 
-- :data:`LINKS`: each shared value is set once, in the data section, and linked to the model
-  (``num_classes`` from the class-name file, a different one in the model section is an error).
-- ``--run_name`` (default: the config file's name) and ``--runs_dir`` (``runs``): one folder
-  per run, ``runs/<name>/version_<n>/`` (:class:`~lightning_vid.runs.RunFolder`), which the
-  loggers and checkpoints use; ``--ckpt_path last|best`` work in a new process, in the newest
-  version holding one; a failed command leaves no version; checkpoints keep the class names.
-- Evaluation commands fall back to the machine's devices when the config asks for GPUs it
-  does not have (the recipes describe their training).
-- Every run gets :class:`~lightning_vid.callbacks.DataWaitTimer`,
-  :class:`~lightning_vid.callbacks.RandomState` (exact resume),
-  :class:`~lightning_vid.callbacks.StopOnSignal`, :class:`~lightning_vid.callbacks.EpochSummary`
-  and :class:`~lightning_vid.callbacks.PredictionWriter` (``--predictions.path``).
-- The console script exits 0 on success, 2 on a bad config or bad input (one line on stderr,
-  the traceback with ``--debug`` or ``LIGHTNING_VID_DEBUG=1``), 130 when Ctrl-C stopped the run
-  and 143 when a SIGTERM did (a stopped ``fit`` names its ``last.ckpt`` and the command that
-  resumes it), otherwise an error's status: ``fit && test`` and requeue scripts tell them apart.
+The console script exits 0 on success, 2 on a bad config or bad input (one line on stderr, the
+traceback with ``--debug`` or ``LIGHTNING_VID_DEBUG=1``), 130 when Ctrl-C stopped the run and
+143 when a SIGTERM did (a stopped ``fit`` names its ``last.ckpt`` and the command resuming
+it), otherwise an error's status: ``fit && test`` and requeue scripts tell them apart.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shlex
 import signal
 import sys
 import warnings
@@ -33,16 +23,14 @@ from pathlib import Path
 from typing import Any, Optional
 
 import torch
-from lightning.fabric.utilities.exceptions import MisconfigurationException
-from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from lightning_vid.callbacks import (DataWaitTimer, EpochSummary, PredictionWriter, RandomState,
                                      StopOnSignal)
 from lightning_vid.callbacks.run_config import RUN_CONFIG, SaveRunConfig
-from lightning_vid.callbacks.stop import received
-from lightning_vid.compat import CompatCLI, last_saved
-from lightning_vid.errors import InputError, MissingInput
+from lightning_vid.callbacks.stop import received, stopped_line
+from lightning_vid.compat import CompatCLI
+from lightning_vid.errors import DEBUG_VARIABLE, USER_ERRORS, MissingInput, one_line
 from lightning_vid.models import get_architecture
 from lightning_vid.runs import RunFolder, best_checkpoint, finish_wandb, say, shown
 from lightning_vid.system import VideoClassifier
@@ -57,9 +45,6 @@ LINKS = (
     ("data.crop_size", "model.model.init_args.input_size"),
 )
 SIGTERM_EXIT, SIGINT_EXIT = 128 + signal.SIGTERM, 128 + signal.SIGINT
-#: errors in what the user gave (not in the code): one line and exit status 2
-USER_ERRORS = (InputError, MisconfigurationException)
-DEBUG_VARIABLE = "LIGHTNING_VID_DEBUG"  # =1 (or --debug): a user error shows its traceback
 
 
 def linked(config: dict) -> dict[str, Any]:
@@ -195,23 +180,6 @@ class VideoCLI(CompatCLI):
 
     before_validate = before_test = before_predict = _resolve_best
 
-    def after_fit(self) -> None:
-        """Print where the run and its checkpoints are."""
-        lines = [f"run folder: {shown(self.run.path)}"]
-        for callback in self.trainer.checkpoint_callbacks:
-            if not isinstance(callback, ModelCheckpoint):
-                continue
-            best, score = callback.best_model_path, callback.best_model_score
-            if best and callback.monitor:
-                lines.append(f"best checkpoint: {shown(best)}" + (
-                    f" ({callback.monitor} {float(score):.4f})" if score is not None else ""))
-            elif best:  # no monitor: the latest (filename "last")
-                lines.append(f"{'last' if Path(best).stem == 'last' else 'latest'} "
-                             f"checkpoint: {shown(best)}")
-            if callback.last_model_path:
-                lines.append(f"last checkpoint: {shown(callback.last_model_path)}")
-        say("\n".join(lines))
-
 
 def _default_run_name(cfg: Any) -> str:
     """The first config file's name (``tsm_r18_4x1_synthetic``), else ``run``."""
@@ -264,37 +232,6 @@ def cli_main(args: Optional[list[str]] = None) -> VideoCLI:
     return cli
 
 
-def user_error(err: BaseException) -> str:
-    """The one line ``lightning-vid`` prints for a user error."""
-    text = " ".join(str(err).split())
-    if isinstance(err, MisconfigurationException) and any(
-            word in text.lower() for word in ("accelerator", "gpu backend", "cuda")):
-        text = f"--trainer.accelerator: {text} (--trainer.accelerator cpu or auto runs here)"
-    return f"lightning-vid: error: {text} (--debug or {DEBUG_VARIABLE}=1 shows the traceback)"
-
-
-def _report_stop(signum: int) -> None:
-    """One line on rank 0: what stopped the run, its checkpoint and the command resuming it
-    (``--ckpt_path last`` in place of any ``--ckpt_path``)."""
-    cli = VideoCLI.latest
-    if cli is None or cli.trainer.global_rank != 0:
-        return
-    line = f"stopped by {signal.Signals(signum).name}"
-    saved = [path for c in cli.trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)
-             and c.save_on_exception for path in (last_saved(c) or c.last_model_path,)
-             if path and os.path.isfile(path)]
-    if cli.subcommand == "fit" and not saved:
-        line += " before a checkpoint was saved"
-    elif cli.subcommand == "fit":
-        argv, args = sys.argv[1:], []
-        for i, arg in enumerate(argv):
-            if not (arg.startswith("--ckpt_path") or (i and argv[i - 1] == "--ckpt_path")):
-                args.append(arg)
-        line += (f": checkpoint {shown(saved[0])}; resume with: "
-                 f"{shlex.join(['lightning-vid', *args, '--ckpt_path', 'last'])}")
-    print(line, file=sys.stderr, flush=True)
-
-
 def main() -> int:
     """The ``lightning-vid`` console script (its exit statuses: the module docstring)."""
     debug = "--debug" in sys.argv[1:] or os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
@@ -303,13 +240,16 @@ def main() -> int:
         cli_main()
     except (SIGTERMException, KeyboardInterrupt, SystemExit, Exception) as err:
         signum = received()
-        if signum is not None:  # stopped by a signal
-            _report_stop(signum)
+        if signum is not None:  # stopped by a signal: one line on rank 0
+            cli = VideoCLI.latest
+            if cli is not None and cli.trainer.global_rank == 0:
+                print(stopped_line(cli.trainer, signum, sys.argv[1:]), file=sys.stderr,
+                      flush=True)
             return 128 + signum
         if isinstance(err, SIGTERMException):
             return SIGTERM_EXIT
         if isinstance(err, USER_ERRORS) and not debug:
-            print(user_error(err), file=sys.stderr, flush=True)
+            print(one_line(err), file=sys.stderr, flush=True)
             return 2
         raise
     return 0

@@ -84,7 +84,7 @@ def stop_loops(trainer: L.Trainer) -> None:
 def last_saved(callback: ModelCheckpoint) -> str:
     """The file ``callback`` wrote last (``""`` before its first), the one written on an
     exception included."""
-    return getattr(callback, "_last_checkpoint_saved", "") or ""
+    return callback._last_checkpoint_saved or ""
 
 
 def instantiated_by_cli() -> bool:

@@ -207,6 +207,23 @@ class RunFolder(L.Callback):
         checkpoint[INFO_KEY] = {"class_names": names,
                                 "wandb_id": wandb_ids[0] if wandb_ids else None}
 
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Say where the run and its checkpoints are."""
+        lines = [f"run folder: {shown(self.path)}"]
+        for callback in trainer.checkpoint_callbacks:
+            if not isinstance(callback, ModelCheckpoint):
+                continue
+            best, score = callback.best_model_path, callback.best_model_score
+            if best and callback.monitor:
+                lines.append(f"best checkpoint: {shown(best)}" + (
+                    f" ({callback.monitor} {float(score):.4f})" if score is not None else ""))
+            elif best:  # no monitor: the latest (filename "last")
+                lines.append(f"{'last' if Path(best).stem == 'last' else 'latest'} "
+                             f"checkpoint: {shown(best)}")
+            if callback.last_model_path:
+                lines.append(f"last checkpoint: {shown(callback.last_model_path)}")
+        say("\n".join(lines))
+
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule,
                      exception: BaseException) -> None:
         """An error before the first step: the folder this command created goes (with its W&B

@@ -33,14 +33,19 @@ instead of dying under it (``DataLoader worker ... is killed by signal``). In ``
 
 from __future__ import annotations
 
+import os
+import shlex
 import signal
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import lightning as L
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from lightning_vid.compat import handle_signals, stop_loops
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+from lightning_vid.compat import handle_signals, last_saved, stop_loops
+from lightning_vid.runs import shown
 
 #: the signals that stop a run (Ctrl-C; SLURM, Kubernetes, ``kill``)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -51,6 +56,23 @@ _received: Optional[int] = None  # the first stop signal of the latest run in th
 def received() -> Optional[int]:
     """The signal number that stopped the latest run of this process, or ``None``."""
     return _received
+
+
+def stopped_line(trainer: L.Trainer, signum: int, argv: Sequence[str]) -> str:
+    """What stopped the run and, for ``fit``, its checkpoint and the command that resumes it
+    (``argv`` with ``--ckpt_path last`` in place of any ``--ckpt_path``)."""
+    line = f"stopped by {signal.Signals(signum).name}"
+    if trainer.state.fn != TrainerFn.FITTING:
+        return line
+    saved = [path for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)
+             and c.save_on_exception for path in (last_saved(c) or c.last_model_path,)
+             if path and os.path.isfile(path)]
+    if not saved:
+        return f"{line} before a checkpoint was saved"
+    args = [a for i, a in enumerate(argv)
+            if not (a.startswith("--ckpt_path") or (i and argv[i - 1] == "--ckpt_path"))]
+    return (f"{line}: checkpoint {shown(saved[0])}; resume with: "
+            f"{shlex.join(['lightning-vid', *args, '--ckpt_path', 'last'])}")
 
 
 class StopOnSignal(L.Callback):
