@@ -1,4 +1,4 @@
-"""Data modules: one base for lists, clip sampling, views, bad files and loaders.
+"""Data modules: one base composing the lists' readers, clip samplers, transforms and loaders.
 
 :class:`ClipDataModule` owns everything that does not depend on the annotation format: the
 lists of the four stages, the training sampler (TSN sparse or I3D-style dense), the transforms
@@ -12,21 +12,12 @@ generic ``path,label`` CSV here (:class:`VideoDataModule`), the benchmarks one f
 ``num_segments``, ``frames_per_segment`` and ``crop_size``, which the CLI links to the model.
 
 **Only the lists a stage needs are read**, when Lightning sets the stage up (fit: train and
-val; validate: val; test: test; predict: the predict list, by default the test list), and
-each is checked once, before any batch:
-
-- a malformed line is an error naming the file and line (each format's reader);
-- a list without records is an error naming the file and the split;
-- a video listed twice is a warning naming both lines; evaluation and prediction score it
-  once (training keeps both, as listed);
-- every path gets one ``stat``: missing files are reported once (file and list line) and
-  skipped, like an undecodable file (see :mod:`lightning_vid.data.dataset`);
-- ``exclude`` (the checker's list) leaves its files out altogether;
-- ``check`` runs the checker's fast pass (``lightning-vid-data check --fast``) over the
-  lists, so a damaged video is reported before the first batch, not when first drawn.
-
-Bad input (a missing root or list, a malformed line, a label that is not a class) raises
-:class:`~lightning_vid.errors.InputError` naming the file and line or the option.
+val; validate: val; test: test; predict: the predict list, by default the test list), by the
+dataset's reader (a malformed line is an error naming the file and line), and each is checked
+once, before any batch (:func:`lightning_vid.data.lists.check_list`: empty lists, ``exclude``,
+videos listed twice, missing files, ``check``'s fast pass). Bad input (a missing root or list,
+a malformed line, a label that is not a class) raises :class:`~lightning_vid.errors.InputError`
+naming the file and line or the option.
 
 **Skipped files** (path, list line, reason, split) travel from the DataLoader workers to the
 main process with each batch; :meth:`ClipDataModule.skipped_files` returns them
@@ -43,7 +34,6 @@ batches, the data module says once how many clips each epoch leaves out.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
@@ -53,11 +43,10 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader
 from torchdata.stateful_dataloader import StatefulDataLoader
 
-from lightning_vid.data.annotations import (VideoRecord, duplicates, exclude_records,
-                                            left_right_pairs, read_class_names, read_csv_list,
-                                            read_path_list, same_file)
-from lightning_vid.data.dataset import (MISSING, ClipDataset, EvalDistributedSampler,
-                                        TrainingSampler, collate)
+from lightning_vid.data.annotations import (VideoRecord, left_right_pairs, read_class_names,
+                                            read_csv_list, same_file)
+from lightning_vid.data.dataset import ClipDataset, EvalDistributedSampler, TrainingSampler, collate
+from lightning_vid.data.lists import SkippedFile, Split, as_input_error, check_list, no_video
 from lightning_vid.data.frames_io import DEFAULT_TEMPLATE
 from lightning_vid.data.media import MediaReader, is_media
 from lightning_vid.data.protocol import EvalProtocol
@@ -75,23 +64,6 @@ SPLITS = {"fit": "train", "validate": "val", "test": "test", "predict": "predict
 #: the lists each stage reads
 NEEDS: dict[str, tuple[Stage, ...]] = {"fit": ("fit", "validate"), "validate": ("validate",),
                                        "test": ("test",), "predict": ("predict",)}
-_SHOWN = 5  # files named in a warning; the rest are in skipped_files
-
-
-@dataclass(frozen=True)
-class SkippedFile:
-    """A listed video that could not be read: which split, where listed, and why."""
-
-    split: str
-    path: str
-    source: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class _Split:
-    records: list[VideoRecord]
-    missing: frozenset[int]
 
 
 class ClipDataModule(L.LightningDataModule):
@@ -182,7 +154,7 @@ class ClipDataModule(L.LightningDataModule):
                           "predict": test_protocol}
         self.reader = MediaReader(frame_template)
         self._classes: Optional[list[str]] = None
-        self._splits: dict[tuple[str, bool], _Split] = {}
+        self._splits: dict[tuple[str, bool], Split] = {}
         self._skipped: dict[tuple[str, str], SkippedFile] = {}
         self._told_dropped = False
 
@@ -206,7 +178,7 @@ class ClipDataModule(L.LightningDataModule):
                 raise MissingInput(
                     f"--data.root {self.root}: no such folder (from {os.getcwd()}); give the "
                     "dataset's folder, the one holding its class names and lists")
-            self._classes = _as_input_error(self.read_class_names)
+            self._classes = as_input_error(self.read_class_names)
         return self._classes
 
     @property
@@ -240,7 +212,7 @@ class ClipDataModule(L.LightningDataModule):
         """
         return self._split(stage).records
 
-    def _split(self, stage: Stage) -> _Split:
+    def _split(self, stage: Stage) -> Split:
         name = self.lists[stage]
         if name is None:
             option = {"fit": "train_list", "validate": "val_list"}.get(stage, f"{stage}_list")
@@ -251,83 +223,21 @@ class ClipDataModule(L.LightningDataModule):
             self._splits[key] = self._prepare(stage, name, once)
         return self._splits[key]
 
-    def _prepare(self, stage: Stage, name: str, once: bool) -> _Split:
-        split, path = SPLITS[stage], self.root / name
+    def _prepare(self, stage: Stage, name: str, once: bool) -> Split:
+        split, path, hp = SPLITS[stage], self.root / name, self.hparams
         if is_media(path):  # predicting one video
             if not path.exists():
-                raise MissingInput(_no_video(name, path, self.root))
+                raise MissingInput(no_video(name, path, self.root))
             records = [VideoRecord(str(path), -1, source=f"{split}_list")]
         else:
-            records = _as_input_error(self.read_list, name)
-        if not records:
-            raise InputError(f"{path}: the {split} list has no records")
-        records = self._without_excluded(records, split)
-        repeats = duplicates(records)
-        if repeats:
-            shown = "; ".join(f"{a.source} and {b.source}: {a.path}" for a, b in repeats[:_SHOWN])
-            what = "scored once" if once else "kept, as listed"
-            rank_zero_warn(f"{split}: {len(repeats)} videos listed more than once ({what}): "
-                           f"{shown}" + (" ..." if len(repeats) > _SHOWN else ""))
-            if once:
-                dropped = {id(b) for _, b in repeats}
-                records = [r for r in records if id(r) not in dropped]
-        missing = frozenset(i for i, r in enumerate(records) if not os.path.exists(r.path))
-        if missing:
-            self._report_missing(split, [records[i] for i in sorted(missing)], len(records))
-        if self.hparams.check:
-            missing = missing | self._check_files(split, records, missing)
-        return _Split(records, missing)
-
-    def _check_files(self, split: str, records: list[VideoRecord],
-                     missing: frozenset[int]) -> frozenset[int]:
-        """``check``: the checker's fast pass over the existing files of a list; the bad ones
-        are noted as skipped and returned (their indices)."""
-        from functools import partial
-        from time import perf_counter
-
-        from lightning_vid.data.tools.check import check_job
-        from lightning_vid.data.tools.jobs import run_jobs
-
-        todo = [i for i in range(len(records)) if i not in missing]
-        items = [(records[i].path, records[i].num_frames) for i in todo]
-        start = perf_counter()
-        job = partial(check_job, frame_template=self.reader.frame_template, fast=True)
-        outcomes = run_jobs(job, items, workers=0, progress=False,
-                            time_limit_s=self.hparams.decode_timeout)
-        bad = [(i, o) for i, o in zip(todo, outcomes) if o.status in ("bad", "failed")]
-        self.note_skipped(*(SkippedFile(split, records[i].path, records[i].source, o.detail)
-                            for i, o in bad))
-        shown = "; ".join(f"{records[i].source}: {records[i].path} ({o.detail})"
-                          for i, o in bad[:_SHOWN]) + (" ..." if len(bad) > _SHOWN else "")
-        rank_zero_info(f"{split}: --data.check: {len(items)} videos opened in "
-                       f"{perf_counter() - start:.1f} s, {len(bad)} bad"
-                       + (f", skipped: {shown}" if bad else ""))
-        return frozenset(i for i, _ in bad)
-
-    def _without_excluded(self, records: list[VideoRecord], split: str) -> list[VideoRecord]:
-        if not self.hparams.exclude:
-            return records
-        kept = exclude_records(records, read_path_list(self.root / self.hparams.exclude))
-        if len(kept) < len(records):
-            rank_zero_info(f"{split}: {len(records) - len(kept)} videos excluded "
-                           f"(listed in {self.hparams.exclude})")
-        if not kept:
-            raise InputError(f"{split}: every video is excluded by {self.hparams.exclude}")
-        return kept
-
-    def _report_missing(self, split: str, missing: list[VideoRecord], total: int) -> None:
-        for record in missing:
-            self.note_skipped(SkippedFile(split, record.path, record.source, MISSING))
-        if len(missing) == total:
-            raise MissingInput(f"{split}: every one of the {total} listed videos is missing, "
-                               f"e.g. {missing[0].path} ({missing[0].source}); paths in a list "
-                               "are relative to the list's folder: is --data.root right?")
-        shown = "; ".join(f"{r.source}: {r.path}" for r in missing[:_SHOWN])
-        where = " (all of them in skipped_files.csv in the run's folder)" \
-            if self.trainer is not None else ""  # a run writes it; a checker has no run
-        rank_zero_warn(f"{split}: {len(missing)} of {total} listed videos are missing and will "
-                       f"be skipped: {shown}" + (" ..." if len(missing) > _SHOWN else "")
-                       + where)
+            records = as_input_error(self.read_list, name)
+        checked, skipped = check_list(records, path, split, once=once, root=self.root,
+                                      exclude=hp.exclude, check=hp.check,
+                                      frame_template=self.reader.frame_template,
+                                      time_limit=hp.decode_timeout,
+                                      in_a_run=self.trainer is not None)
+        self.note_skipped(*skipped)
+        return checked
 
     # ---- skipped files ---------------------------------------------------------------------
 
@@ -494,32 +404,6 @@ class VideoDataModule(ClipDataModule):
 
     def read_list(self, name: str) -> list[VideoRecord]:
         return read_csv_list(self.root / name, self.classes)
-
-
-def _as_input_error(read: Any, *args: Any) -> Any:
-    """``read(*args)``, a dataset's reader of class names or a list: its errors (file and
-    line in the message) are the user's input errors."""
-    try:
-        return read(*args)
-    except InputError:
-        raise
-    except FileNotFoundError as err:
-        raise MissingInput(str(err)) from err
-    except ValueError as err:
-        raise InputError(str(err)) from err
-
-
-def _no_video(name: str, path: Path, root: Path) -> str:
-    """The message for a single video to predict that is not where it was looked for."""
-    text = f"--data.predict_list {name}: no video or frame folder {path}; a video is given " \
-           f"relative to --data.root ({root}) or absolute"
-    if Path(name).exists():  # given relative to the working directory
-        try:
-            hint = os.path.relpath(Path(name).resolve(), root.resolve())
-        except ValueError:
-            hint = str(Path(name).resolve())
-        text += f": --data.predict_list {hint}"
-    return text
 
 
 def _pair_map(pairs: Any, num_classes: int) -> dict[int, int]:
