@@ -52,7 +52,7 @@ from lightning_vid.data.media import MediaReader, is_media
 from lightning_vid.data.protocol import EvalProtocol
 from lightning_vid.data.sampling import ClipSampler, OutOfBound
 from lightning_vid.data.transforms import Directional, LabelAwareFlip, train_transform
-from lightning_vid.data.workers import worker_init
+from lightning_vid.data.workers import end_workers_at_exit, worker_init
 from lightning_vid.errors import InputError, MissingInput
 
 Stage = Literal["fit", "validate", "test", "predict"]
@@ -336,6 +336,8 @@ class ClipDataModule(L.LightningDataModule):
         # training: a loader whose state (sampler position, workers) Lightning checkpoints, so a
         # run killed mid-epoch resumes with the rest of the same epoch (tests/test_resume.py)
         loader = StatefulDataLoader if train else DataLoader
+        if workers > 0:
+            end_workers_at_exit()  # persistent workers would hold this process's exit
         return loader(
             dataset, batch_size=batch_size, sampler=sampler, drop_last=train,
             num_workers=workers, collate_fn=collate, persistent_workers=workers > 0,
