@@ -73,15 +73,20 @@ def test_a_zoo_command_builds_the_files_model(argv):
         assert ("resnet101" in model["model"]["init_args"]["backbone"]) == deep, file
     override = yaml.safe_load(_option(argv, "--data.test_protocol") or "{}")
     protocol = EvalProtocol(**{**data["test_protocol"], **override})  # jsonargparse merges
-    # the authors' test scripts (TSN code base): crops on the (W - crop) // 4 grid
-    assert protocol.crop_positions == "quarter_grid"
+    mmaction2 = file.startswith(("tsm_imagenet", "tanet_imagenet"))
+    # the authors' test scripts (TSN code base): crops on the (W - crop) // 4 grid, PIL's
+    # antialiased bilinear resize, the long side truncated; mmaction2's CenterCrop/ThreeCrop
+    # floored to (W - crop) // 2, OpenCV's INTER_LINEAR (no antialias), mmcv's rounded side
+    assert protocol.crop_positions == ("half_grid" if mmaction2 else "quarter_grid"), file
+    assert protocol.antialias != mmaction2, file
+    assert protocol.long_side == ("rounded" if mmaction2 else "truncated"), file
     stem = Path(_option(argv, "--config")).stem
     tanet_uniform = stem.startswith("tam_") and protocol.sampling == "uniform"
     assert (protocol.clip_starts == "whole_frames") == tanet_uniform, "TANet's uniform-N"
     assert (protocol.resize_to == (240, 320)) == stem.startswith("tcm_"), "TCM's 240 x 320"
     fusion = _option(argv, "--model.eval_fusion") or model["eval_fusion"]
     assert fusion in ("logits", "softmax")
-    if "openmmlab" in PAGE and file.startswith(("tsm_imagenet", "tanet_imagenet")):
+    if "openmmlab" in PAGE and mmaction2:
         assert fusion == "softmax", "mmaction2 averages softmax scores"
 
 

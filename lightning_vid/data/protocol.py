@@ -19,17 +19,23 @@ TCM tempo robustness          ``tempo`` with ``tempo_stride`` tau = 2..8, 1 x 1
 TRM sparse vs dense           ``random`` 1 clip against ``dense`` 10 clips
 ============================  ===================================================
 
-Three options reproduce the authors' test scripts to the pixel where the repositories differ
-from the generic defaults (each recipe of ``configs/recipes`` selects its authors' one;
-``docs/model_zoo.md`` lists them):
+Five options reproduce the authors' test scripts to the pixel where the repositories differ
+from the generic defaults (each recipe of ``configs/recipes`` selects its authors' one, the
+mmaction2 commands of ``docs/model_zoo.md`` add mmaction2's; the page lists them):
 
 - ``crop_positions``: ``edges`` (default: the outer 3 and 10 crops touch the frame's edges)
   or ``quarter_grid`` (the TSN code base's ``GroupFullResSample``/``GroupOverSample``: offsets
-  on a grid of step ``(W - crop) // 4``; TSM, TANet, TEA, TDN);
+  on a grid of step ``(W - crop) // 4``; TSM, TANet, TEA, TDN) or ``half_grid`` (mmaction2's
+  ``CenterCrop``/``ThreeCrop``: the centre at ``(W - crop) // 2``, 3 crops at multiples of it);
 - ``clip_starts``: ``uniform`` clips start at ``fractional`` frames (default) or at
   ``whole_frames`` (TANet's ``uniform-N``);
 - ``resize_to``: ``[H, W]`` resizes every frame to exactly that size, aspect ratio ignored,
-  instead of the short side to ``scale_size`` (TCM's 240 x 320).
+  instead of the short side to ``scale_size`` (TCM's 240 x 320);
+- ``antialias``: ``true`` (default: the resize low-pass filters a shrinking frame, as PIL's
+  bilinear in the TSN code base) or ``false`` (the 2 x 2 nearest pixels only, as OpenCV's
+  ``INTER_LINEAR`` in mmaction2);
+- ``long_side``: the resized long side ``truncated`` to an integer (default, torchvision and
+  PIL) or ``rounded`` (mmcv's ``rescale_size``, mmaction2).
 """
 
 from __future__ import annotations
@@ -40,7 +46,8 @@ from typing import Callable, Literal, Optional
 from torch import Tensor
 
 from lightning_vid.data.sampling import ClipSampler, ClipStarts, OutOfBound
-from lightning_vid.data.transforms import CropPositions, Crops, eval_transform, views_transform
+from lightning_vid.data.transforms import (CropPositions, Crops, LongSide, eval_transform,
+                                           views_transform)
 
 EvalSampling = Literal["centre", "twice", "uniform", "random", "dense", "tempo"]
 _ONE_CLIP = ("centre", "tempo")
@@ -63,13 +70,19 @@ class EvalProtocol:
         scale_size: the short side frames are resized to; ``None``: the data module's.
         tempo_stride: tau for ``tempo``.
         crop_positions: where 3 and 10 crops sit: ``edges`` (the outer crops touch the
-            frame's edges, the centre rounded) or ``quarter_grid`` (multiples of
-            ``(W - crop) // 4``, the authors' test scripts); see
+            frame's edges, the centre rounded), ``quarter_grid`` (multiples of
+            ``(W - crop) // 4``, the authors' test scripts) or ``half_grid`` (every offset
+            floored, 3 crops at multiples of ``(W - crop) // 2``: mmaction2); see
             :func:`~lightning_vid.data.transforms.view_offsets`.
         clip_starts: ``uniform`` sampling's clip starts: ``fractional`` or truncated to
             ``whole_frames`` (TANet); see :func:`~lightning_vid.data.sampling.uniform_clip_indices`.
         resize_to: ``[H, W]``: every frame resized to exactly H x W (aspect ratio ignored)
             instead of the short side to ``scale_size`` (TCM's evaluation: ``[240, 320]``).
+        antialias: low-pass filter a shrinking frame before the bilinear resize (PIL's and
+            torchvision's default); ``False``: the 2 x 2 nearest pixels only (OpenCV's
+            ``INTER_LINEAR``, mmaction2). See :func:`~lightning_vid.data.transforms.resize`.
+        long_side: the resized long side ``truncated`` or ``rounded`` to an integer (mmcv's
+            ``rescale_size``, mmaction2); see :func:`~lightning_vid.data.transforms.resized_size`.
     """
 
     sampling: EvalSampling = "centre"
@@ -81,6 +94,8 @@ class EvalProtocol:
     crop_positions: CropPositions = "edges"
     clip_starts: ClipStarts = "fractional"
     resize_to: Optional[tuple[int, int]] = None
+    antialias: bool = True
+    long_side: LongSide = "truncated"
 
     def __post_init__(self) -> None:
         if self.clips < 1:
@@ -92,9 +107,14 @@ class EvalProtocol:
             raise ValueError("'twice' sampling gives 2 clips: set clips: 2")
         if self.tempo_stride < 1:
             raise ValueError(f"tempo_stride must be >= 1, got {self.tempo_stride}")
-        if self.crop_positions not in ("edges", "quarter_grid"):
-            raise ValueError("crop_positions must be 'edges' or 'quarter_grid', got "
-                             f"{self.crop_positions!r}")
+        if self.crop_positions not in ("edges", "quarter_grid", "half_grid"):
+            raise ValueError("crop_positions must be 'edges', 'quarter_grid' or 'half_grid', "
+                             f"got {self.crop_positions!r}")
+        if self.long_side not in ("truncated", "rounded"):
+            raise ValueError(f"long_side must be 'truncated' or 'rounded', got "
+                             f"{self.long_side!r}")
+        if not isinstance(self.antialias, bool):
+            raise ValueError(f"antialias must be true or false, got {self.antialias!r}")
         if self.clip_starts not in ("fractional", "whole_frames"):
             raise ValueError("clip_starts must be 'fractional' or 'whole_frames', got "
                              f"{self.clip_starts!r}")
@@ -129,8 +149,10 @@ class EvalProtocol:
         ``(V, T*L, C, h, w)``."""
         crop, scale = self.sizes(crop_size, scale_size)
         if self.views == 1:
-            return eval_transform(crop, scale, self.resize_to)
-        return views_transform(crop, scale, self.crops, self.crop_positions, self.resize_to)
+            return eval_transform(crop, scale, self.resize_to, self.crop_positions,
+                                  self.antialias, self.long_side)
+        return views_transform(crop, scale, self.crops, self.crop_positions, self.resize_to,
+                               self.antialias, self.long_side)
 
     def describe(self, crop_size: int, scale_size: int) -> str:
         """The protocol in words, e.g. ``"10x3 dense, 256px crops of short side 256"``."""
@@ -141,5 +163,13 @@ class EvalProtocol:
             sampling += " (whole-frame starts)"
         frame = (f"frames resized to {self.resize_to[0]}x{self.resize_to[1]}" if self.resize_to
                  else f"short side {scale}")
-        where = " on the quarter grid" if self.crops > 1 and self.crop_positions != "edges" else ""
+        where = ""
+        if self.crop_positions == "half_grid":
+            where = " floored to the half grid"
+        elif self.crops > 1 and self.crop_positions == "quarter_grid":
+            where = " on the quarter grid"
+        notes = (([] if self.antialias else ["no antialias"])
+                 + (["long side rounded"] if self.long_side == "rounded" else []))
+        if notes:
+            frame += f" ({', '.join(notes)})"
         return f"{self.clips}x{self.crops} {sampling}, {crop}px crops{where} of {frame}"

@@ -134,10 +134,15 @@ def train_transform(crop_size: int = 224, flip: bool = True,
 
 
 def eval_transform(crop_size: int = 224, scale_size: int = 256,
-                   resize_to: Optional[tuple[int, int]] = None) -> v2.Compose:
+                   resize_to: Optional[tuple[int, int]] = None,
+                   positions: CropPositions = "edges", antialias: bool = True,
+                   long_side: LongSide = "truncated") -> v2.Compose:
     """Resize the short side to ``scale_size`` (or every frame to ``resize_to`` = (H, W), see
-    :func:`resize`), centre crop ``crop_size``, normalise."""
-    return v2.Compose([resize(scale_size, resize_to), v2.CenterCrop(crop_size), normalize()])
+    :func:`resize`), centre crop ``crop_size`` (rounded, or floored for ``half_grid``: see
+    :func:`view_offsets`), normalise."""
+    crop = (CropViews(crop_size, 1, positions, single=True) if positions == "half_grid"
+            else v2.CenterCrop(crop_size))
+    return v2.Compose([resize(scale_size, resize_to, antialias, long_side), crop, normalize()])
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,19 +151,21 @@ def eval_transform(crop_size: int = 224, scale_size: int = 256,
 
 Crops = Literal[1, 3, 10]
 #: where the 3 and 10 test crops sit (see :func:`view_offsets`)
-CropPositions = Literal["edges", "quarter_grid"]
+CropPositions = Literal["edges", "quarter_grid", "half_grid"]
+#: how the resized long side is made an integer (see :func:`resized_size`)
+LongSide = Literal["truncated", "rounded"]
 
 
 def view_offsets(height: int, width: int, size: int, crops: Crops,
                  positions: CropPositions = "edges") -> list[tuple[int, int]]:
     """(top, left) of the ``size`` x ``size`` test crops.
 
-    - 1: the centre (as ``v2.CenterCrop``: ``round((H - size) / 2)``), whatever ``positions``;
+    - 1: the centre (as ``v2.CenterCrop``: ``round((H - size) / 2)``; floored for ``half_grid``);
     - 3: start, centre and end of the frame's width (or, for ``edges``, of its longer side);
     - 10: the four corners and the centre (TSN's oversampling; their flips are added by
       :class:`CropViews`).
 
-    ``positions`` says where the 3 and 10 crops go:
+    ``positions`` says where the crops go:
 
     - ``edges``: the outer crops touch the frame's edges (offset ``W - size``) and the centre
       is rounded, ``round((W - size) / 2)``; 3 crops run along the longer side, so they cover
@@ -169,22 +176,36 @@ def view_offsets(height: int, width: int, size: int, crops: Crops,
       ``(H - size) // 4``: 0, 2 or 4 steps. When ``W - size`` is not a multiple of 4 the far
       crop stops short of the edge (by ``(W - size) % 4`` px) and the centre moves left.
       The 3 crops always run along the width (left, centre, right at 2 vertical steps), as
-      theirs do: on a portrait frame at ``size`` = width the three are the same crop.
+      theirs do: on a portrait frame at ``size`` = width the three are the same crop;
+    - ``half_grid``: mmaction2's rule (its ``CenterCrop``, ``ThreeCrop`` and ``TenCrop``):
+      every offset floored. The centre crop at ``((H - size) // 2, (W - size) // 2)``, also
+      for 1 crop; 3 crops at 0, 1 and 2 steps of ``(W - size) // 2`` along the longer side
+      (the far crop 1 px short of the edge when ``W - size`` is odd); 10 crops on the
+      quarter grid, as ``quarter_grid``.
 
     >>> view_offsets(256, 341, 256, 3), view_offsets(256, 341, 256, 3, "quarter_grid")
     ([(0, 0), (0, 42), (0, 85)], [(0, 0), (0, 42), (0, 84)])
     >>> view_offsets(340, 256, 256, 3), view_offsets(340, 256, 256, 3, "quarter_grid")
     ([(0, 0), (42, 0), (84, 0)], [(42, 0), (42, 0), (42, 0)])
+    >>> view_offsets(256, 455, 256, 3, "half_grid"), view_offsets(256, 455, 224, 1, "half_grid")
+    ([(0, 0), (0, 99), (0, 198)], [(16, 115)])
     """
-    if positions not in ("edges", "quarter_grid"):
-        raise ValueError(f"positions must be 'edges' or 'quarter_grid', got {positions!r}")
+    if positions not in ("edges", "quarter_grid", "half_grid"):
+        raise ValueError("positions must be 'edges', 'quarter_grid' or 'half_grid', got "
+                         f"{positions!r}")
     dy, dx = max(height - size, 0), max(width - size, 0)
     centre = (int(round(dy / 2.0)), int(round(dx / 2.0)))
+    if positions == "half_grid":
+        centre = (dy // 2, dx // 2)
     if crops == 1:
         return [centre]
     if crops not in (3, 10):
         raise ValueError(f"crops must be 1, 3 or 10, got {crops}")
-    if positions == "quarter_grid":
+    if positions == "half_grid" and crops == 3:
+        if width >= height:
+            return [(centre[0], x * (dx // 2)) for x in range(3)]
+        return [(y * (dy // 2), centre[1]) for y in range(3)]
+    if positions != "edges":
         sy, sx = dy // 4, dx // 4
         if crops == 3:
             return [(2 * sy, 0), (2 * sy, 2 * sx), (2 * sy, 4 * sx)]
@@ -205,11 +226,15 @@ class CropViews(nn.Module):
     torch.Size([6, 8, 3, 32, 32])
     """
 
-    def __init__(self, size: int, crops: Crops = 1, positions: CropPositions = "edges") -> None:
+    def __init__(self, size: int, crops: Crops = 1, positions: CropPositions = "edges",
+                 single: bool = False) -> None:
         super().__init__()
-        self.size, self.crops, self.positions = size, crops, positions
+        self.size, self.crops, self.positions, self.single = size, crops, positions, single
 
     def forward(self, clips: Tensor) -> Tensor:
+        if self.single:  # one clip, one crop: (N, C, H, W) -> (N, C, size, size)
+            top, left = view_offsets(*clips.shape[-2:], self.size, 1, self.positions)[0]
+            return TF.crop(clips, top, left, self.size, self.size)
         clips = clips[None] if clips.ndim == 4 else clips  # (K, N, C, H, W)
         height, width = clips.shape[-2:]
         views = [TF.crop(clips, top, left, self.size, self.size) for top, left in
@@ -219,21 +244,63 @@ class CropViews(nn.Module):
         return torch.stack(views, dim=1).flatten(0, 1)  # (K, V, N, C, s, s) -> (K*V, N, C, s, s)
 
 
-def resize(scale_size: int, resize_to: Optional[tuple[int, int]] = None) -> v2.Resize:
-    """The evaluation resize: the short side to ``scale_size`` (aspect ratio kept), or, with
-    ``resize_to = (H, W)``, every frame to exactly H x W (aspect ratio ignored: TCM)."""
+def resized_size(height: int, width: int, short: int,
+                 long_side: LongSide = "truncated") -> tuple[int, int]:
+    """(H, W) of a frame whose short side is resized to ``short``, aspect ratio kept. The long
+    side ``L * short / S`` is ``truncated`` to an integer (torchvision's and PIL's ``Resize``
+    of an int, hence the TSN code base's ``GroupScale``) or ``rounded`` to the nearest one
+    (mmcv's ``rescale_size``, hence mmaction2's ``Resize(scale=(-1, 256))``).
+
+    >>> resized_size(100, 178, 256), resized_size(100, 178, 256, "rounded")
+    ((256, 455), (256, 456))
+    """
+    if long_side not in ("truncated", "rounded"):
+        raise ValueError(f"long_side must be 'truncated' or 'rounded', got {long_side!r}")
+    if long_side == "truncated":
+        if width <= height:
+            return int(short * height / width), short
+        return short, int(short * width / height)
+    scale = short / min(height, width)
+    return int(height * scale + 0.5), int(width * scale + 0.5)
+
+
+class ShortSideResize(nn.Module):
+    """Bilinear resize of the short side to ``size`` (:func:`resized_size`), with or without
+    ``antialias`` (without: the 2 x 2 nearest pixels only, as OpenCV's ``INTER_LINEAR``)."""
+
+    def __init__(self, size: int, antialias: bool = True,
+                 long_side: LongSide = "truncated") -> None:
+        super().__init__()
+        self.size, self.antialias, self.long_side = size, antialias, long_side
+
+    def forward(self, clip: Tensor) -> Tensor:
+        size = resized_size(*clip.shape[-2:], self.size, self.long_side)
+        return TF.resize(clip, list(size), antialias=self.antialias)
+
+
+def resize(scale_size: int, resize_to: Optional[tuple[int, int]] = None,
+           antialias: bool = True, long_side: LongSide = "truncated") -> nn.Module:
+    """The evaluation resize (bilinear): the short side to ``scale_size`` (aspect ratio kept,
+    the long side made an integer as ``long_side`` says: :func:`resized_size`), or, with
+    ``resize_to = (H, W)``, every frame to exactly H x W (aspect ratio ignored: TCM).
+    ``antialias`` (default) low-pass filters a shrinking frame first, as PIL's bilinear
+    ``resize`` of the TSN code base does; ``False`` interpolates the 2 x 2 nearest pixels
+    only, as OpenCV's ``INTER_LINEAR`` (mmcv's ``imresize``, mmaction2) does."""
     if resize_to is not None:
-        return v2.Resize(list(resize_to), antialias=True)
-    return v2.Resize(scale_size, antialias=True)
+        return v2.Resize(list(resize_to), antialias=antialias)
+    if antialias and long_side == "truncated":
+        return v2.Resize(scale_size, antialias=True)
+    return ShortSideResize(scale_size, antialias, long_side)
 
 
 def views_transform(crop_size: int = 224, scale_size: int = 256, crops: Crops = 1,
                     positions: CropPositions = "edges",
-                    resize_to: Optional[tuple[int, int]] = None) -> v2.Compose:
+                    resize_to: Optional[tuple[int, int]] = None, antialias: bool = True,
+                    long_side: LongSide = "truncated") -> v2.Compose:
     """Test views: resize (:func:`resize`), take ``crops`` fixed crops of ``crop_size`` from
     every clip (at ``positions``), normalise. ``(K, N, C, H, W)`` -> ``(K*crops, N, C, s, s)``."""
-    return v2.Compose([resize(scale_size, resize_to), CropViews(crop_size, crops, positions),
-                       normalize()])
+    return v2.Compose([resize(scale_size, resize_to, antialias, long_side),
+                       CropViews(crop_size, crops, positions), normalize()])
 
 
 # --------------------------------------------------------------------------------------------
