@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from lightning_vid.models.official import (check_declared_segments, declared_segments,
                                             official_state_dict)
-from lightning_vid.models.trunk import canonical_key
+from lightning_vid.trunk.adapter import canonical_key
 
 Source = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 
