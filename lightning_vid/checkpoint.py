@@ -59,7 +59,9 @@ def model_from_config(config: Union[PathLike, str, dict], num_classes: Optional[
     the data section (``num_segments``, ``frames_per_segment``, ``crop_size`` as
     ``input_size``) override what the model section holds: a saved config keeps the model's
     defaults there (the links apply after parsing)."""
-    cfg = _read_config(config)
+    from lightning_vid.models import upgrade_network
+
+    cfg = upgrade_network(_read_config(config))
     spec = cfg["model"]["model"]
     module_name, _, class_name = spec["class_path"].rpartition(".")
     cls = getattr(importlib.import_module(module_name), class_name)
@@ -83,7 +85,9 @@ def _system_from_hparams(hparams: dict) -> VideoClassifier:
     """Lightning's rebuild of a CLI-built system, without downloads and without init_from."""
     from lightning.pytorch.cli import instantiate_module
 
-    hparams = copy.deepcopy(hparams)
+    from lightning_vid.models import upgrade_network
+
+    hparams = upgrade_network(copy.deepcopy(hparams))
     hparams.pop("_instantiator", None)
     network = hparams["model"].setdefault("init_args", {})
     if "pretrained" in network:

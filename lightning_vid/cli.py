@@ -55,7 +55,8 @@ from lightning_vid.callbacks import (DataWaitTimer, EpochSummary, PredictionWrit
                                      StopOnSignal)
 from lightning_vid.callbacks.stop import received
 from lightning_vid.errors import InputError, MissingInput
-from lightning_vid.models import get_architecture
+from lightning_vid.models import check_network, upgrade_network
+from lightning_vid.models.legacy import read_configs_with_moved_names, upgrade_argv
 from lightning_vid.runs import best_checkpoint, last_checkpoint, run_folder, shown
 from lightning_vid.system import VideoClassifier
 
@@ -235,6 +236,8 @@ class VideoCLI(LightningCLI):
     def parse_arguments(self, parser: Any, args: Any) -> None:
         self._argv = list(args) if isinstance(args, (list, tuple)) else (
             sys.argv[1:] if args is None else [])
+        if args is None or isinstance(args, (list, tuple)):
+            args = upgrade_argv(self._argv)  # lightning_vid.blocks.tsm.TSM of earlier releases
         super().parse_arguments(parser, args)
 
     def _fit_devices_to_machine(self) -> None:
@@ -276,7 +279,7 @@ class VideoCLI(LightningCLI):
             return
         hparams = torch.load(ckpt, map_location="cpu", weights_only=True, mmap=True).get(
             "hyper_parameters") or {}
-        network = hparams.get("model")
+        network = upgrade_network(hparams.get("model"))
         if isinstance(network, dict) and "class_path" in network:
             self.config = self.parser.parse_object({command: {"model": {"model": network}}},
                                                    self.config)
@@ -344,14 +347,8 @@ class VideoCLI(LightningCLI):
     def _check_backbone(self) -> None:
         """A registered model on a trunk it refuses (TEA: Res2Net only) is a bad config, told
         before anything is built, with the architecture's message."""
-        network = self.config[self.subcommand].model.model
-        module, _, name = str(network.get("class_path", "")).rpartition(".")
-        arch = getattr(sys.modules.get(module), name, None)
-        if getattr(arch, "architecture", None) is None:
-            return
-        spec = get_architecture(arch.architecture)
         try:
-            spec.check_trunk((network.get("init_args") or {}).get("backbone") or spec.backbone)
+            check_network(self.config[self.subcommand].model.model)
         except ValueError as err:
             self._parser(self.subcommand).error(f"model.model.init_args.backbone: {err}")
 
@@ -456,6 +453,7 @@ def cli_main(args: Optional[list[str]] = None) -> VideoCLI:
     script is :func:`main`.
     """
     _quiet()
+    read_configs_with_moved_names()  # configs of earlier releases name lightning_vid.blocks.tsm.TSM
     cli = VideoCLI(
         VideoClassifier,
         subclass_mode_data=True,

@@ -41,7 +41,7 @@ def to_config(obj: Any) -> Any:
                 "init_args": {k: v for k, v in args.items() if v is not None}}
     init = {}
     if isinstance(obj, functools.partial):
-        obj, init = obj.func, dict(obj.keywords)
+        obj, init = obj.func, {k: v for k, v in obj.keywords.items() if v is not None}
     spec = {"class_path": f"{obj.__module__}.{obj.__qualname__}"}
     if init:
         spec["init_args"] = {k: list(v) if isinstance(v, tuple) else v for k, v in init.items()}
@@ -249,3 +249,29 @@ def _factory(spec: Any) -> Any:
         block = _factory(get(args, "block"))
         return None if block is None else Insert(block, placement=get(args, "placement"))
     return cls
+
+
+def read_configs_with_moved_names() -> None:
+    """Make jsonargparse's YAML reading apply :func:`upgrade_network` (config files and
+    ``--model.model=lightning_vid.blocks.tsm.TSM``); called once by the CLI."""
+    from jsonargparse import get_loader, set_loader
+
+    base = get_loader("yaml")
+    if getattr(base, "upgrades_names", False):
+        return
+
+    def load(text: str) -> Any:
+        return upgrade_network(base(text))
+
+    load.upgrades_names = True
+    set_loader("yaml", load, exceptions=(yaml.YAMLError,))
+
+
+def upgrade_argv(argv: list[str]) -> list[str]:
+    """Command-line arguments with :data:`MOVED` class paths replaced
+    (``--model.model=lightning_vid.blocks.tsm.TSM``, or the value as the next argument)."""
+    out = []
+    for arg in argv:
+        key, eq, value = arg.partition("=")
+        out.append(f"{key}={upgrade_path(value)}" if eq else upgrade_path(arg))
+    return out
