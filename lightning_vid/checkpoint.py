@@ -60,6 +60,7 @@ def model_from_config(config: Union[PathLike, str, dict], num_classes: Optional[
     ``input_size``) override what the model section holds: a saved config keeps the model's
     defaults there (the links apply after parsing)."""
     from lightning_vid.models import upgrade_network
+    from lightning_vid.models.presets import instantiate
 
     cfg = upgrade_network(_read_config(config))
     spec = cfg["model"]["model"]
@@ -78,7 +79,7 @@ def model_from_config(config: Union[PathLike, str, dict], num_classes: Optional[
             args[key] = value
     if "pretrained" in accepted:
         args["pretrained"] = False
-    return cls(**args)
+    return instantiate({"class_path": spec["class_path"], "init_args": args})
 
 
 def _system_from_hparams(hparams: dict) -> VideoClassifier:

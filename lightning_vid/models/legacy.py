@@ -6,12 +6,11 @@ no longer holds: blocks sit below the models). :func:`upgrade_network` turns the
 the first; the CLI (config files, ``--model.model``, ``--ckpt_path``) and
 :func:`lightning_vid.load_checkpoint` call it. Each class keeps its old typed arguments, builds
 the same modules under the same state-dict names as the preset (so saved weights load) and
-warns once with the config of today's form (:func:`new_form`).
+warns with the config of today's form (:meth:`~lightning_vid.models.presets.Preset.config`).
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
 import warnings
 from typing import Any, Literal, Optional
@@ -21,47 +20,12 @@ import yaml
 from lightning_vid.models.presets import get_architecture
 from lightning_vid.models.recognizer import VideoRecognizer
 from lightning_vid.trunk.adapter import Pretrained
+from lightning_vid.models.presets import COMMON as _COMMON
 from lightning_vid.trunk.wiring import Insert
-
-_COMMON = ("num_classes", "num_segments", "backbone", "pretrained", "input_size", "dropout")
 
 
 class LegacyModelWarning(UserWarning):
     """A config or checkpoint names a model class of an earlier release."""
-
-
-def to_config(obj: Any) -> Any:
-    """``class_path``/``init_args`` of a ``blocks`` entry or frame hook (what a config holds)."""
-    if isinstance(obj, Insert):
-        args = {"block": to_config(obj.block), "placement": obj.placement,
-                "stages": None if obj.stages is None else list(obj.stages),
-                "select": None if obj.select is None else
-                f"{obj.select.__module__}.{obj.select.__qualname__}"}
-        return {"class_path": "lightning_vid.trunk.Insert",
-                "init_args": {k: v for k, v in args.items() if v is not None}}
-    init = {}
-    if isinstance(obj, functools.partial):
-        obj, init = obj.func, {k: v for k, v in obj.keywords.items() if v is not None}
-    spec = {"class_path": f"{obj.__module__}.{obj.__qualname__}"}
-    if init:
-        spec["init_args"] = {k: list(v) if isinstance(v, tuple) else v for k, v in init.items()}
-    return spec
-
-
-def new_form(arch: str, args: dict) -> dict:
-    """Today's config (``model.model``) of the preset ``arch`` with ``args`` (common
-    arguments and the preset's options)."""
-    preset = get_architecture(arch)
-    options = {k: v for k, v in args.items() if k not in _COMMON}
-    parts = preset.fn(**options)
-    init = {k: args[k] for k in _COMMON if k in args and k != "num_classes"}
-    init["backbone"] = init.get("backbone") or preset.backbone
-    init["blocks"] = [to_config(b) for b in parts.get("blocks", ())]
-    if parts.get("frame_hook") is not None:
-        init["frame_hook"] = to_config(parts["frame_hook"])
-    if parts.get("head_init"):
-        init["head_init"] = parts["head_init"]
-    return {"class_path": "lightning_vid.models.VideoRecognizer", "init_args": init}
 
 
 class _Legacy(VideoRecognizer):
@@ -74,7 +38,7 @@ class _Legacy(VideoRecognizer):
         name = f"lightning_vid.models.zoo.{type(self).__name__}"
         warnings.warn(
             f"{name} is a model name of an earlier release; it builds the same model as "
-            f"today's config:\n{yaml.safe_dump({'model': {'model': new_form(self.architecture, given)}}, sort_keys=False)}"
+            f"today's config:\n{yaml.safe_dump({'model': {'model': get_architecture(self.architecture).config(**given)}}, sort_keys=False)}"
             f"(or build_model({self.architecture!r}, ...) in Python)",
             LegacyModelWarning, stacklevel=3)
         preset = get_architecture(self.architecture)

@@ -34,6 +34,8 @@ from lightning_vid.trunk.inject import every_block
 from lightning_vid.trunk.wiring import CONTEXT, Insert, check_blocks, named_blocks
 
 Parts = dict[str, Any]
+#: build_model's arguments before the preset's options
+COMMON = ("num_classes", "num_segments", "backbone", "pretrained", "input_size", "dropout")
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,11 @@ class Preset:
         """The papers' figures (:mod:`lightning_vid.models.figures`)."""
         return figures_of(self.name)
 
+    def config(self, **args: Any) -> dict:
+        """The config (``model.model``: ``class_path`` and ``init_args``) that builds this
+        preset with ``args`` (common arguments and options), for ``--model.model``."""
+        return _config(self, args)
+
     def check_trunk(self, backbone: str) -> None:
         """A ValueError naming ``backbone`` and a trunk that works, when a block's placement
         does not exist in it (TEA on a plain ResNet); from the name, before any weight."""
@@ -73,6 +80,37 @@ class Preset:
         except ValueError:
             return False
         return True
+
+
+def to_config(obj: Any) -> Any:
+    """``class_path``/``init_args`` of a ``blocks`` entry or frame hook (what a config holds)."""
+    if isinstance(obj, Insert):
+        args = {"block": to_config(obj.block), "placement": obj.placement,
+                "stages": None if obj.stages is None else list(obj.stages),
+                "select": None if obj.select is None else
+                f"{obj.select.__module__}.{obj.select.__qualname__}"}
+        return {"class_path": "lightning_vid.trunk.Insert",
+                "init_args": {k: v for k, v in args.items() if v is not None}}
+    init = {}
+    if isinstance(obj, functools.partial):
+        obj, init = obj.func, {k: v for k, v in obj.keywords.items() if v is not None}
+    spec = {"class_path": f"{obj.__module__}.{obj.__qualname__}"}
+    if init:
+        spec["init_args"] = {k: list(v) if isinstance(v, tuple) else v for k, v in init.items()}
+    return spec
+
+
+def _config(preset: Preset, args: dict) -> dict:
+    options = {k: v for k, v in args.items() if k not in COMMON}
+    parts = preset.fn(**options)
+    init = {k: args[k] for k in COMMON if k in args and k != "num_classes"}
+    init["backbone"] = init.get("backbone") or preset.backbone
+    init["blocks"] = [to_config(b) for b in parts.get("blocks", ())]
+    if parts.get("frame_hook") is not None:
+        init["frame_hook"] = to_config(parts["frame_hook"])
+    if parts.get("head_init"):
+        init["head_init"] = parts["head_init"]
+    return {"class_path": "lightning_vid.models.VideoRecognizer", "init_args": init}
 
 
 _PRESETS: dict[str, Preset] = {}
@@ -238,3 +276,13 @@ def build_model(
                             dropout, **parts)
     model.preset = arch
     return model
+
+
+def instantiate(spec: dict) -> nn.Module:
+    """The model a config's ``model.model`` (``class_path`` and ``init_args``) names, built as
+    the CLI builds it: jsonargparse checks every argument, nested ``blocks`` included."""
+    from jsonargparse import ArgumentParser
+
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_argument("--model", type=nn.Module)
+    return parser.instantiate(parser.parse_object({"model": spec})).model

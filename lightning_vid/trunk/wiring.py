@@ -107,7 +107,7 @@ def block_of(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
     found, stack = None, [factory]
     while stack:
         f = stack.pop(0)
-        if f in _WIRINGS:
+        if (isinstance(f, type) or inspect.isfunction(f)) and f in _WIRINGS:
             return f
         if isinstance(f, functools.partial):
             stack += [f.func, *f.args]
