@@ -35,7 +35,7 @@ from typing import Callable, Literal, Optional, Sequence
 
 from torch import nn
 
-from lightning_vid.trunk import adapter
+import lightning_vid.trunk.adapter as adapter
 
 Placement = Literal["before_conv1", "after_conv1", "replace_conv2", "after_stage", "block",
                     "before_subconvs", "before_passthrough"]
