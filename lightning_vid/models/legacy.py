@@ -32,16 +32,16 @@ class _Legacy(VideoRecognizer):
     architecture = ""  # the preset it builds
 
     def _build(self, args: dict) -> None:
+        """Warn with today's form, then build the preset from ``args`` (the old arguments)."""
         args = {k: v for k, v in args.items() if k not in ("self", "__class__")}
+        preset = get_architecture(self.architecture)
         defaults = {k: p.default for k, p in inspect.signature(type(self)).parameters.items()}
         given = {k: v for k, v in args.items() if k in _COMMON or v != defaults.get(k)}
-        name = f"lightning_vid.models.zoo.{type(self).__name__}"
-        warnings.warn(
-            f"{name} is a model name of an earlier release; it builds the same model as "
-            f"today's config:\n{yaml.safe_dump({'model': {'model': get_architecture(self.architecture).config(**given)}}, sort_keys=False)}"
-            f"(or build_model({self.architecture!r}, ...) in Python)",
-            LegacyModelWarning, stacklevel=3)
-        preset = get_architecture(self.architecture)
+        today = yaml.safe_dump({"model": {"model": preset.config(**given)}}, sort_keys=False)
+        warnings.warn(f"lightning_vid.models.zoo.{type(self).__name__} is a model name of an "
+                      f"earlier release; it builds the same model as today's config:\n{today}"
+                      f"(or build_model({self.architecture!r}, ...) in Python)",
+                      LegacyModelWarning, stacklevel=3)
         options = {k: v for k, v in args.items() if k not in _COMMON}
         if "stages" in options:
             options["stages"] = tuple(options["stages"])
