@@ -149,6 +149,19 @@ class TRM(_Legacy):
 
 
 CLASSES = {cls.__name__: cls for cls in (TSN, TSM, TANet, TCM, TDN, TEA, TRM)}
+_ARGS = """
+    Args:
+        num_classes: K, the number of classes. Required in Python; the CLI sets it from the
+            data (--data.init_args.num_classes or the class-name file).
+        num_segments: T, fixed at construction (several blocks bake it into their weights).
+        backbone: a timm ResNet-family name; None: the preset's.
+        pretrained: False, True (timm's hub) or a local 2D weights file.
+        input_size: the square frame size the model will see.
+        dropout: before the fc.
+        stages: the stages (1..4 = res2..res5) that receive the block.
+"""
+for _cls in CLASSES.values():  # the CLI's help reads the arguments' documentation here
+    _cls.__doc__ = f"{_cls.__doc__}\n{_ARGS}"
 #: the class paths of earlier releases that no module holds any more -> this module's class
 MOVED = {f"lightning_vid.blocks.{cls.architecture}.{name}": f"lightning_vid.models.zoo.{name}"
          for name, cls in CLASSES.items()}
