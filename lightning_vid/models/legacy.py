@@ -49,7 +49,7 @@ class _Legacy(VideoRecognizer):
         common["backbone"] = common["backbone"] or preset.backbone
         preset.check_trunk(common["backbone"])
         VideoRecognizer.__init__(self, **common, **preset.fn(**options))
-        self.preset = self.architecture
+        self.preset, self.title = self.architecture, preset.title
 
 
 class TSN(_Legacy):

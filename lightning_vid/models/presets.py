@@ -45,6 +45,7 @@ class Preset:
     name: str
     fn: Callable[..., Parts]
     backbone: str = "resnet50"
+    title: str = ""  # the paper's name of the model (TANet); default the name in capitals
 
     @property
     def frames_per_segment(self) -> int:
@@ -117,12 +118,13 @@ _PRESETS: dict[str, Preset] = {}
 _BLOCKS_IMPORTED = False
 
 
-def register_model(backbone: str = "resnet50") -> Callable[[Callable[..., Parts]],
-                                                           Callable[..., Parts]]:
-    """Function decorator: the function's name becomes a preset on ``backbone`` by default."""
+def register_model(backbone: str = "resnet50", title: str = ""
+                   ) -> Callable[[Callable[..., Parts]], Callable[..., Parts]]:
+    """Function decorator: the function's name becomes a preset on ``backbone`` by default
+    (``title``: the paper's name of the model, default the name in capitals)."""
 
     def register(fn: Callable[..., Parts]) -> Callable[..., Parts]:
-        _PRESETS[fn.__name__] = Preset(fn.__name__, fn, backbone)
+        _PRESETS[fn.__name__] = Preset(fn.__name__, fn, backbone, title or fn.__name__.upper())
         return fn
 
     return register
@@ -154,7 +156,7 @@ def tsm(stages: Optional[Sequence[int]] = None, **options: Any) -> Parts:
     return {"blocks": [entry(TemporalShift, stages, **options)]}
 
 
-@register_model()
+@register_model(title="TANet")
 def tam(stages: Optional[Sequence[int]] = None, **options: Any) -> Parts:
     """TANet: TAM after conv1 of every residual block (``blocks/tam.py``)."""
     return {"blocks": [entry(TemporalAdaptiveModule, stages, **options)]}
@@ -219,7 +221,7 @@ def _all() -> dict[str, Preset]:
     found = dict(_PRESETS)
     for name, block in named_blocks().items():
         if name not in found:
-            found[name] = Preset(name, _block_preset(block))
+            found[name] = Preset(name, _block_preset(block), title=name.upper())
     return found
 
 
@@ -274,7 +276,7 @@ def build_model(
     check_blocks(backbone, parts.get("blocks", ()), arch)
     model = VideoRecognizer(num_classes, num_segments, backbone, pretrained, input_size,
                             dropout, **parts)
-    model.preset = arch
+    model.preset, model.title = arch, preset.title
     return model
 
 

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from lightning_vid.models.folding import fold_time, unfold_time
 from lightning_vid.trunk.adapter import Pretrained, create_trunk, features
-from lightning_vid.trunk.wiring import BlockFactory, Insert, check_blocks, inject_blocks
+from lightning_vid.trunk.wiring import BlockFactory, Insert, check_blocks, describe, inject_blocks
 
 HeadInit = Literal["normal", "xavier_uniform"]
 #: ``hook(trunk, num_segments)`` -> the frame hook (TDN's ``ShortTermTDM`` with its options).
@@ -167,6 +167,9 @@ class VideoRecognizer(Recognizer):
         trunk = create_trunk(backbone, pretrained)
         inject_blocks(trunk, blocks, num_segments, input_size)
         super().__init__(trunk, num_classes, num_segments, 1, dropout, head_init=head_init)
+        #: what messages call the model: its blocks' names (a preset sets the paper's, TANet)
+        self.title = " + ".join(dict.fromkeys(
+            describe(b.block if isinstance(b, Insert) else b).upper() for b in blocks)) or "TSN"
         if frame_hook is not None:  # built after the head, as the models saved before were
             self.set_frame_hook(frame_hook(trunk, num_segments))
             self.frames_per_segment = self.frame_hook.frames_per_segment
