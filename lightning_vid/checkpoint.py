@@ -59,8 +59,10 @@ def model_from_config(config: Union[PathLike, str, dict], num_classes: Optional[
     it instantiates: the data section's values (and ``num_classes``) override what the model
     section holds (a saved config keeps the model's defaults there)."""
     from lightning_vid.cli import linked
+    from lightning_vid.models import upgrade_network
+    from lightning_vid.models.presets import instantiate
 
-    cfg = _read_config(config)
+    cfg = upgrade_network(_read_config(config))
     spec = cfg["model"]["model"]
     module_name, _, class_name = spec["class_path"].rpartition(".")
     cls = getattr(importlib.import_module(module_name), class_name)
@@ -77,14 +79,16 @@ def model_from_config(config: Union[PathLike, str, dict], num_classes: Optional[
             args[key] = value
     if "pretrained" in accepted:
         args["pretrained"] = False
-    return cls(**args)
+    return instantiate({"class_path": spec["class_path"], "init_args": args})
 
 
 def _system_from_hparams(hparams: dict) -> VideoClassifier:
     """Lightning's rebuild of a CLI-built system, without downloads and without init_from."""
     from lightning.pytorch.cli import instantiate_module
 
-    hparams = copy.deepcopy(hparams)
+    from lightning_vid.models import upgrade_network
+
+    hparams = upgrade_network(copy.deepcopy(hparams))
     hparams.pop("_instantiator", None)
     network = hparams["model"].setdefault("init_args", {})
     if "pretrained" in network:

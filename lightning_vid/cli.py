@@ -31,7 +31,8 @@ from lightning_vid.callbacks.run_config import RUN_CONFIG, SaveRunConfig
 from lightning_vid.callbacks.stop import received, stopped_line
 from lightning_vid.compat import CompatCLI
 from lightning_vid.errors import DEBUG_VARIABLE, USER_ERRORS, MissingInput, one_line
-from lightning_vid.models import get_architecture
+from lightning_vid.models import check_network, upgrade_network
+from lightning_vid.models.legacy import read_configs_with_moved_names, upgrade_argv
 from lightning_vid.runs import RunFolder, best_checkpoint, finish_wandb, say, shown
 from lightning_vid.system import VideoClassifier
 
@@ -78,6 +79,8 @@ class VideoCLI(CompatCLI):
     def parse_arguments(self, parser: Any, args: Any) -> None:
         self._argv = list(args) if isinstance(args, (list, tuple)) else (
             sys.argv[1:] if args is None else [])
+        if args is None or isinstance(args, (list, tuple)):
+            args = upgrade_argv(self._argv)  # lightning_vid.blocks.tsm.TSM of earlier releases
         super().parse_arguments(parser, args)
 
     def parse_ckpt_config(self) -> None:
@@ -88,7 +91,7 @@ class VideoCLI(CompatCLI):
         ckpt = self.config[command].get("ckpt_path") if command else None
         if ckpt and Path(ckpt).is_file():
             saved = torch.load(ckpt, map_location="cpu", weights_only=True, mmap=True)
-            network = (saved.get("hyper_parameters") or {}).get("model")
+            network = upgrade_network((saved.get("hyper_parameters") or {}).get("model"))
             if isinstance(network, dict) and "class_path" in network:
                 self.config = self.parser.parse_object({command: {"model": {"model": network}}},
                                                        self.config)
@@ -153,14 +156,10 @@ class VideoCLI(CompatCLI):
     def _check_backbone(self, network: Any) -> None:
         """A registered model on a trunk it refuses (TEA: Res2Net only) is a bad config, told
         before anything is built, with the architecture's message."""
-        module, _, name = str(network.get("class_path", "")).rpartition(".")
-        arch = getattr(sys.modules.get(module), name, None)
-        if getattr(arch, "architecture", None) is not None:
-            spec = get_architecture(arch.architecture)
-            try:
-                spec.check_trunk((network.get("init_args") or {}).get("backbone") or spec.backbone)
-            except ValueError as err:
-                self.parser_error(f"model.model.init_args.backbone: {err}")
+        try:
+            check_network(network)
+        except ValueError as err:
+            self.parser_error(f"model.model.init_args.backbone: {err}")
 
     def _resolve_best(self) -> None:
         """``--ckpt_path best`` in a new process: the best checkpoint the run folder records."""
@@ -218,6 +217,7 @@ def cli_main(args: Optional[list[str]] = None) -> VideoCLI:
     :class:`VideoCLI` (its ``trainer``, ``model``, ``datamodule``); the console script is
     :func:`main`."""
     _quiet()
+    read_configs_with_moved_names()  # earlier releases: lightning_vid.blocks.tsm.TSM
     cli = VideoCLI(
         VideoClassifier,
         subclass_mode_data=True,

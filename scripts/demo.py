@@ -68,10 +68,8 @@ def config_for(arch: str) -> tuple[str, list[str]]:
     if found:
         config, overrides = found[0], []
     else:
-        cls = spec.model_class
         config, overrides = str(CONFIGS / "tsn_r18_4x1_synthetic.yaml"), [
-            f"--model.model={cls.__module__}.{cls.__qualname__}",
-            "--model.model.init_args.backbone=resnet18",
+            f"--model.model={json.dumps(spec.config(backbone='resnet18'))}",
             f"--data.init_args.frames_per_segment={spec.frames_per_segment}",
             f"--run_name={arch}_r18_4x{spec.frames_per_segment}_synthetic"]
     if backbone:

@@ -81,7 +81,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lightning_vid.blocks.ops import Recorder
-from lightning_vid.models import PaperFigure, register_block
+from lightning_vid.trunk import register_block
 
 TRMVariant = Literal["c", "s", "t"]
 
@@ -115,16 +115,7 @@ def temporal_relocation(x: Tensor, relocation: Tensor, num_segments: int) -> Ten
     return out.view(nt, c, h, w)
 
 
-@register_block("trm", placement="before_conv1", stages=(3, 4), figures=[
-    PaperFigure("TRM paper, WACV-W 2022 (cTRM R50 8f: 44 G vs TSM 33 G; no params given)", 400,
-                224, None, 44.0, note="no code; C' = C/8, cTRM kernel 3 (C) x 7 (T) per "
-                "position: (HW)^2 21 C' T MACs per block, 28^2 at layer3.0; the linear sampling "
-                "(2 MACs per relocated value) is a gather that fvcore does not count"),
-    PaperFigure("ours: sTRM (Table 6 ablation)", 400, 224, kwargs={"variant": "s"},
-                note="no paper figure; a 7 x 3 x 3 conv over (T, H, W), C' -> C'"),
-    PaperFigure("ours: tTRM (Table 6 ablation)", 400, 224, kwargs={"variant": "t"},
-                note="no paper figure; a 7 x 1 x 1 conv over (T, H, W), C' -> C'"),
-])
+@register_block("trm", placement="before_conv1", stages=(3, 4))
 class TemporalRelocation(Recorder, nn.Module):
     """TRM: relocate the first ``channels // fold_div`` channels along T, offsets predicted.
 
