@@ -267,9 +267,11 @@ def test_fit_test_resume_and_print_config_as_the_cli_page_says(session):
     assert not (work / "runs/tsm_r18_4x1_synthetic/version_1").exists()
     last = torch.load(version / "checkpoints/last.ckpt", map_location="cpu", weights_only=False)
     assert last["epoch"] == 2 and last["global_step"] == 6  # 3 epochs of 2 steps
+    # --print_config gives the model and data the run used
     config = yaml.safe_load((work / "my.yaml").read_text())
+    used = yaml.safe_load((version / "lightning_config.yaml").read_text())
     assert config["data"]["init_args"]["root"] == "data/synthetic"
-    assert config["model"]["model"]["class_path"].endswith("TSM")
+    assert config["model"] == used["model"] and config["data"] == used["data"]
 
 
 def test_wandb_sync_would_upload_each_offline_run_of_the_glob(session):
