@@ -44,7 +44,7 @@ option where it is cheap):
   so a pretrained ResNet's function at initialisation would be lost, and neither the paper's
   tables nor the code build one. ``build_model("tea", backbone="resnet50")`` is refused, before
   any weight is built, with a message pointing to ``backbone="res2net50_26w_4s"``. TEA's fair
-  baseline is TSN on the same Res2Net trunk (README, ``make bench``), as the paper's Table 1
+  baseline is TSN on the same Res2Net trunk (docs/measurements.md, ``make bench``), as the paper's Table 1
   sets baselines on that trunk ("(2+1)D Res2Net").
 - Attention A = sigmoid - 1/2 in (-1/2, 1/2), the code (``attention_scale="half"``); ``"full"``
   is the paper's 2 sigmoid - 1 (Eq. 4).

@@ -54,9 +54,9 @@ Choices the paper leaves open (none contradicts it):
   scratch; 0.44-2.8x with the BN at 1), and a trunk without the zero BN (``zero_init_last=False``)
   trains worse, not better: with the BN at 1 the first steps saturate tanh (max |R| = T, taps
   outside the clip, by step 5), and TSM's loss jumps as TRM's does (figures and commands:
-  README, "Measured"). We keep timm's zero BN, for TRM as for every module. Nor is it the
+  docs/measurements.md). We keep timm's zero BN, for TRM as for every module. Nor is it the
   identity start: the predictors at PyTorch's default conv init learn no faster (2 bench
-  epochs: 30.3 % against 28.2 %, inside the noise; README, "Measured").
+  epochs: 30.3 % against 28.2 %, inside the noise; docs/measurements.md).
 - Direction: the output at t samples X at t + R (Eq. 5; Eq. 13's left side indexes the
   output by t0 + tg, read as the value fetched for t0), so R = +1 is TSM's "shift left".
 - Borders: X = 0 outside [0, T - 1] (Eq. 14's sum runs past the clip; TSM pads zeros).
