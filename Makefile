@@ -21,8 +21,8 @@ $(STAMP): setup.cfg pyproject.toml $(PINS)
 	$(BIN)/python -c "import lightning_vid, torch, torchvision, av, timm, lightning"
 	touch $(STAMP)
 
-demo: setup  ## generate the synthetic benchmark, train and test TSN and TSM side by side (one process each), print the tables, draw runs/demo.png
-	$(BIN)/python scripts/demo.py --data $(DATA)
+demo: setup  ## generate the synthetic benchmark, train and test TSN and TSM side by side (one process and thread each, 7 epochs of batch 8), print the tables, draw runs/demo.png
+	$(BIN)/python scripts/demo.py --data $(DATA) -- --data.init_args.batch_size 8 --trainer.max_epochs 7 --model.lr_scheduler.init_args.T_max 7
 
 test: setup  ## the test suite in TEST_WORKERS processes (2: the CI machine's cores; 0: in this one)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile

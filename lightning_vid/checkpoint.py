@@ -29,10 +29,10 @@ import torch
 import yaml
 from torch import nn
 
+from lightning_vid.runs import INFO_KEY
 from lightning_vid.system import VideoClassifier
 
 PathLike = Union[str, "os.PathLike[str]"]
-INFO_KEY = "lightning_vid"  # what cli.SaveRunConfig stores in each checkpoint (class names)
 
 
 def _read_config(config: Union[PathLike, str, dict]) -> dict:
@@ -55,35 +55,40 @@ def _num_classes(checkpoint: dict) -> Optional[int]:
 def model_from_config(config: Union[PathLike, str, dict], num_classes: Optional[int] = None
                       ) -> nn.Module:
     """Build the video model of a CLI config (``model.model.class_path`` and ``init_args``),
-    with ``pretrained=False``. As the CLI's links do when it instantiates, ``num_classes`` and
-    the data section (``num_segments``, ``frames_per_segment``, ``crop_size`` as
-    ``input_size``) override what the model section holds: a saved config keeps the model's
-    defaults there (the links apply after parsing)."""
-    cfg = _read_config(config)
+    with ``pretrained=False``. The CLI's links (:data:`lightning_vid.cli.LINKS`) apply as when
+    it instantiates: the data section's values (and ``num_classes``) override what the model
+    section holds (a saved config keeps the model's defaults there)."""
+    from lightning_vid.cli import linked
+    from lightning_vid.models import upgrade_network
+    from lightning_vid.models.presets import instantiate
+
+    cfg = upgrade_network(_read_config(config))
     spec = cfg["model"]["model"]
     module_name, _, class_name = spec["class_path"].rpartition(".")
     cls = getattr(importlib.import_module(module_name), class_name)
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         raise TypeError(f"{spec['class_path']} is not an nn.Module")
     args = dict(spec.get("init_args") or {})
-    data = (cfg.get("data") or {}).get("init_args") or {}
     accepted = inspect.signature(cls).parameters
-    linked = (("num_classes", num_classes), ("num_segments", data.get("num_segments")),
-              ("frames_per_segment", data.get("frames_per_segment")),
-              ("input_size", data.get("crop_size")))  # the CLI's links from the data section
-    for key, value in linked:
-        if key in accepted and value is not None:
+    values = linked(cfg)
+    if num_classes is not None:
+        values["model.model.init_args.num_classes"] = num_classes
+    for target, value in values.items():
+        key = target.removeprefix("model.model.init_args.")
+        if key != target and key in accepted:
             args[key] = value
     if "pretrained" in accepted:
         args["pretrained"] = False
-    return cls(**args)
+    return instantiate({"class_path": spec["class_path"], "init_args": args})
 
 
 def _system_from_hparams(hparams: dict) -> VideoClassifier:
     """Lightning's rebuild of a CLI-built system, without downloads and without init_from."""
     from lightning.pytorch.cli import instantiate_module
 
-    hparams = copy.deepcopy(hparams)
+    from lightning_vid.models import upgrade_network
+
+    hparams = upgrade_network(copy.deepcopy(hparams))
     hparams.pop("_instantiator", None)
     network = hparams["model"].setdefault("init_args", {})
     if "pretrained" in network:

@@ -5,8 +5,8 @@ the step logic: cross-entropy, torchmetrics top-1, top-5 and mean class accuracy
 (``train/acc1``, ``val/acc5``, ``test/mean_class_acc``), and the optimizer and scheduler
 callables injected from the config. What is not step logic lives in callbacks
 (:mod:`lightning_vid.callbacks`): weights from another run (``init_from``: ``InitWeights``),
-the evaluation protocol next to the metrics (``ProtocolLogger``), data-wait timing
-(``DataWaitTimer``, added by the CLI).
+the evaluation protocol next to the metrics (``ProtocolLogger``), the unreadable videos'
+report (``SkippedFilesReport``), data-wait timing (``DataWaitTimer``, added by the CLI).
 
 Evaluation (validation, test, predict) scores whole videos. A batch of single views
 ``(B, T*L, C, H, W)`` gives one clip per video; a multi-view batch ``(B, V, T*L, C, H, W)`` (the
@@ -38,6 +38,7 @@ from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
 from lightning_vid import optim
+from lightning_vid.compat import instantiated_by_cli
 from lightning_vid.optim import BNFreeze, FcLr5, Policy
 
 
@@ -80,17 +81,6 @@ def split_metrics(num_classes: int, prefix: str) -> MetricCollection:
         prefix=prefix,
         compute_groups=False,
     )
-
-
-def _built_by_the_cli() -> bool:
-    """Whether LightningCLI is instantiating the system: then its hyperparameters are the parsed
-    config (class paths and arguments of the model and the optimizer), which Lightning can
-    rebuild; otherwise they would be the objects themselves."""
-    try:  # the context LightningCLI sets around the instantiation (Lightning >= 2.3)
-        from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters
-    except ImportError:  # pragma: no cover - another Lightning: save the plain arguments
-        return False
-    return _given_hyperparameters.get() is not None
 
 
 class VideoClassifier(L.LightningModule):
@@ -155,7 +145,7 @@ class VideoClassifier(L.LightningModule):
                 f"the data delivers frames_per_segment={frames_per_segment} but the model "
                 f"needs {model.frames_per_segment}: set data.frames_per_segment"
             )
-        objects = () if _built_by_the_cli() else ("model", "optimizer", "lr_scheduler")
+        objects = () if instantiated_by_cli() else ("model", "optimizer", "lr_scheduler")
         self.save_hyperparameters(ignore=list(objects))
         self.model = model
         self.optimizer = optimizer
@@ -170,11 +160,12 @@ class VideoClassifier(L.LightningModule):
         self._callbacks: Optional[list[L.Callback]] = None
 
     def configure_callbacks(self) -> list[L.Callback]:
-        """The evaluation protocol next to the metrics, and ``init_from`` when given."""
+        """The evaluation protocol next to the metrics, the report of the unreadable videos
+        (``skipped_files.csv``), and ``init_from`` when given."""
         if self._callbacks is None:  # the same objects for every stage of this system
-            from lightning_vid.callbacks import InitWeights, ProtocolLogger
+            from lightning_vid.callbacks import InitWeights, ProtocolLogger, SkippedFilesReport
 
-            self._callbacks = [ProtocolLogger()]
+            self._callbacks = [ProtocolLogger(), SkippedFilesReport()]
             if self.hparams.init_from:
                 self._callbacks.append(InitWeights(self.hparams.init_from,
                                                    self.hparams.init_skip))

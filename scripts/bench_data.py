@@ -38,7 +38,7 @@ import torch
 
 from lightning_vid.data import frames_io, video_io
 from lightning_vid.data.annotations import VideoRecord
-from lightning_vid.data.datamodule import worker_init
+from lightning_vid.data.workers import worker_init
 from lightning_vid.data.dataset import ClipDataset, collate
 from lightning_vid.data.sampling import ClipSampler
 from lightning_vid.data.transforms import eval_transform, train_transform

@@ -15,16 +15,16 @@ direction within the pair (the pair's two scores compared: 50 % is chance), comp
 from the best checkpoint's scores on the test clips (their top-1 must equal the test's).
 ``--jobs N`` (default: one per core, at most one per architecture) trains N architectures at
 once, each in its own process with ``cores // N`` threads, and with one thread, no loader
-worker: on 2 cores, two models side by side with one thread each and decoding in their own
-process take 4x less time than one after the other with 2 threads and 2 workers each
-(README, "Measured"). ``--arch all`` is every registered
-architecture (``list_models()``); one without a synthetic config of its own runs TSN's with
+worker (decoding in the training process; a worker would compete for its core): on 2 cores,
+TSN and TSM side by side take 0.74x the time of one after the other with 2 threads each
+(docs/measurements.md); ``make bench`` keeps ``--jobs 1``, each model's time its own.
+``--arch all`` is every registered architecture (``list_models()``); one without a synthetic config of its own runs TSN's with
 its model class in place (``--import`` the module of a block registered outside
 lightning_vid). ``ARCH@BACKBONE`` runs an architecture's config on another trunk
 (``tsn@res2net50_26w_4s``); ``--arch all`` adds TSN on every other trunk a config uses
 (TEA's Res2Net-50), next to it, so that each temporal module has a TSN on its own trunk.
 TSN cannot tell a class from its time-reversed partner, so it stays at or below 50 % (32-34 %
-measured); a working temporal module gets near 100 % (README, "Measured").
+measured); a working temporal module gets near 100 % (docs/measurements.md).
 """
 
 from __future__ import annotations
@@ -68,10 +68,8 @@ def config_for(arch: str) -> tuple[str, list[str]]:
     if found:
         config, overrides = found[0], []
     else:
-        cls = spec.model_class
         config, overrides = str(CONFIGS / "tsn_r18_4x1_synthetic.yaml"), [
-            f"--model.model={cls.__module__}.{cls.__qualname__}",
-            "--model.model.init_args.backbone=resnet18",
+            f"--model.model={json.dumps(spec.config(backbone='resnet18'))}",
             f"--data.init_args.frames_per_segment={spec.frames_per_segment}",
             f"--run_name={arch}_r18_4x{spec.frames_per_segment}_synthetic"]
     if backbone:

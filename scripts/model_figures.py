@@ -3,9 +3,9 @@
 
 Usage:  python scripts/model_figures.py [--arch tsm tam ...] [--markdown out.md] [--import MODULE]
 
-Every figure is for the paper's setting: the registration's default trunk (ResNet-50; TEA:
+Every figure is for the paper's setting: the preset's default trunk (ResNet-50; TEA:
 Res2Net-50) unless stated, 8 segments, the stated number of classes and input size. Counts are
-fvcore's multiply-adds. The papers' figures are declared where each block registers itself.
+fvcore's multiply-adds. The papers' figures are the table in lightning_vid/models/figures.py.
 """
 
 from __future__ import annotations
@@ -14,18 +14,15 @@ import argparse
 import importlib
 import sys
 
-from lightning_vid.models import PaperFigure, build_model, get_architecture, list_models
+from lightning_vid.models import PaperFigure, build_model, list_models
 from lightning_vid.models.complexity import count_gmacs, count_params
+from lightning_vid.models.figures import figures_of
 
 
 def figures(archs: list[str]) -> list[tuple[str, PaperFigure]]:
-    """The papers' figures each registration declares (``register_block(figures=...)``); an
-    architecture that declares none is measured at the default setting, with no paper figure."""
-    rows = []
-    for arch in archs:
-        declared = get_architecture(arch).figures
-        rows += [(arch, f) for f in declared or (PaperFigure("no paper figure registered"),)]
-    return rows
+    """The papers' figures of each preset (``lightning_vid/models/figures.py``); a preset with
+    none is measured at the default setting, with no paper figure."""
+    return [(arch, f) for arch in archs for f in figures_of(arch)]
 
 
 def measure(arch: str, fig: PaperFigure) -> tuple[float, float]:

@@ -456,6 +456,11 @@ def test_unreadable_videos_are_skipped_and_counted(synthetic_data, tmp_path, mon
     metrics = cli.trainer.callback_metrics
     assert metrics["val/skipped"] == 2  # both bad files, each counted once
     assert cli.trainer.state.finished
+    with open(cli.run_dir / "skipped_files.csv") as f:  # the report, without a logger too
+        reported = {(r["split"], Path(r["path"]).name, r["listed at"]) for r in csv.DictReader(f)}
+    lists = {"train": root / "train.csv", "val": root / "val.csv"}
+    assert reported == {(split, name, f"{lists[split]}:{line}") for split in lists
+                        for name, line in (("missing.mp4", 3), ("corrupt.mp4", 5))}
 
 
 def test_testing_a_checkpoint_file_keeps_the_evaluation_options_given(cli_run, tmp_path,

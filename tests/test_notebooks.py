@@ -16,7 +16,7 @@ from lightning_vid.data.synthetic import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-CONFIG = str(ROOT / "lightning_vid" / "configs" / "tsm_r18_4x1_synthetic.yaml")
+CONFIG = str(ROOT / "lightning_vid" / "configs" / "tam_r18_4x1_synthetic.yaml")  # TANet
 ALL = sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
@@ -30,7 +30,7 @@ def trained(tmp_path_factory):
     os.chdir(work)
     try:
         cli_main(["fit", "--config", CONFIG, "--data.root", str(data),
-                  "--model.model=lightning_vid.models.zoo.TANet", "--data.crop_size=32",
+                  "--data.crop_size=32",
                   "--data.scale_size=32", "--data.batch_size=2", "--data.num_workers=0",
                   "--trainer.max_epochs=2", "--trainer.limit_train_batches=1",
                   "--trainer.limit_val_batches=1", "--trainer.enable_progress_bar=false",

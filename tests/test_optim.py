@@ -234,7 +234,10 @@ def test_every_paper_recipe_parses_and_cites_its_source(recipe_run):
         cfg = recipe_run.parser.parse_args(["fit", "--config", str(path)]).fit
         block, trunk, frames, dataset = path.stem.split("_")
         model = cfg.model
-        assert model.model.class_path.lower().endswith(block if block != "tam" else "tanet")
+        paths = [b.init_args.block.class_path if b.class_path.endswith(".Insert") else
+                 b.class_path for b in model.model.init_args.blocks]  # the blocks it names
+        assert any(p.startswith(f"lightning_vid.blocks.{block}.") for p in paths) or (
+            block == "tsn" and not paths), path.name
         t, length = map(int, frames.split("x"))
         assert (cfg.data.init_args.num_segments, cfg.data.init_args.frames_per_segment) == (
             t, length), path.name

@@ -217,6 +217,9 @@ def test_ddp_test_and_predict_equal_one_process(data, tmp_path):
         logged = [float(r["train/skipped"]) for r in csv.DictReader(f) if r.get("train/skipped")]
     print(f"train/skipped under DDP: {logged} (8 unreadable of 16 listed, every one read)")
     assert logged == [8.0]
+    with open(tmp_path / "runs/r/version_0/skipped_files.csv") as f:  # both ranks' files
+        reported = {Path(r["path"]).name for r in csv.DictReader(f) if r["split"] == "train"}
+    assert reported == {Path(b).name for b in bad_train}
 
     (tmp_path / "driver.py").write_text(EVAL_DRIVER)
     ckpt = str(tmp_path / "runs/r/version_0/checkpoints/last.ckpt")

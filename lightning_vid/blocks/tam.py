@@ -43,7 +43,7 @@ Departures (the code is followed where it and the paper disagree, unless stated)
   kernel starts near uniform and V near 0.5. Variants "tanet_r", "global", "local" are the
   paper's ablations; the code has none of them. No temporal stride.
 
-Placement (registered as ``tam``, model class ``TANet``): after conv1 -> bn1 -> act1 of every
+Placement (registered as ``tam``): after conv1 -> bn1 -> act1 of every
 block of res2..res5 (16 in ResNet-50; on a BasicBlock after its first 3x3), as the code.
 """
 
@@ -57,7 +57,7 @@ from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
 from lightning_vid.blocks.ops import Recorder, exportable
-from lightning_vid.models import PaperFigure, register_block
+from lightning_vid.trunk import register_block
 
 TAMVariant = Literal["tanet", "tanet_r", "global", "local"]
 
@@ -171,14 +171,7 @@ def temporal_adaptive(
     return y.view(nt, c, h, w)  # (B*T, C, H, W)
 
 
-@register_block("tam", placement="after_conv1", class_name="TANet", figures=[
-    PaperFigure("TANet paper Table 2 (R50 8f, K400: 43 G at 256², 25.6 M) / mmaction2", 400,
-                256, 25.59, 43.0, note="official code: 25,590,320 params; mmaction2 metafile "
-                "43.07 G at 256²; fvcore misses the elementwise aggregation (+0.060 G)"),
-    PaperFigure("TANet paper (8f at 224²: 33 G; SSv1 174 cls: 25.1 M) / official code", 174,
-                224, 25.13, 33.0, note="official code: 25,127,246 params, 32.76 GMACs; fvcore "
-                "misses the elementwise aggregation (+0.046 G)"),
-])
+@register_block("tam", placement="after_conv1")
 class TemporalAdaptiveModule(Recorder, nn.Module):
     """TAM as a module, ``(B*T, C, H, W)`` -> ``(B*T, C, H, W)``; T is baked into G.
 

@@ -40,13 +40,15 @@ Departures (paper vs code: the code is followed, the paper's choice an option wh
   values. It needs ``2 (T-1) (2R+1)^2 (C/8) H W`` MACs per clip (0.158 G for ResNet-50,
   T = 8, 224 px); fvcore counts its traced (export) path, 0.443 G there.
 
-- Head (the model's, registered here): the code's classifier is a Conv1d(D, K, 1) with
+- Head (the model's, set by the ``tcm`` preset): the code's classifier is a Conv1d(D, K, 1) with
   Xavier-uniform weights and zero bias, the same map as a Linear; ours is the Linear of every
   model started the same way (``head_init="xavier_uniform"``; the TSN codebase: N(0, 0.001)).
 
-Placement (registered as ``tcm``): the TSM trunk first (residual shift before conv1 of every
-block: TCM's code shifts all 33 blocks of ResNet-101, not TSM's every second one), then one
-TCM after res3 (``stages=(2,)``); ``shift=False`` leaves the trunk plain.
+Placement (registered as ``tcm``): one TCM after res3 (``stages=(2,)``). The ``tcm`` preset
+(``lightning_vid/models/presets.py``) is TSM's shift plus this block, two entries of the
+model's ``blocks``: the shift before conv1 of every block (TCM's code shifts all 33 blocks of
+ResNet-101, not TSM's every second one: ``Insert(TemporalShift, select=every_block)``), then
+the TCM; ``shift=False`` leaves the trunk plain.
 
 Size (ResNet-50, T = 8, 224 px, 400 classes): 24,398,795 parameters (TCM 71,163) and
 33.14 G conv + linear MACs + 0.158 G correlation, exactly the authors' code. The paper's
@@ -63,11 +65,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-import lightning_vid.blocks.tsm  # noqa: F401  (registers "tsm", which TCM builds on)
 from lightning_vid.blocks.correlation import Gaussian, kernel_soft_argmax, local_correlation
 from lightning_vid.blocks.ops import Recorder, conv_bn_act, init_fan_out
-from lightning_vid.models import PaperFigure, With, register_block
-from lightning_vid.models.inject import every_block
+from lightning_vid.trunk import register_block
 
 #: The code's window table by stage (1..4 = res2..res5): patch 15, 15, 7, 3.
 RADIUS_BY_STAGE = {1: 7, 2: 7, 3: 3, 4: 1}
@@ -159,18 +159,7 @@ class TCMAttention(nn.Module):
         return y * self.weights(y)
 
 
-@register_block(
-    "tcm", placement="after_stage", stages=(2,), head_init="xavier_uniform",
-    combine=[With("tsm", switch="shift", select=every_block)], figures=[
-        PaperFigure("TCM authors' code (TSM-R50 + TCM after res3, 8f), measured (notes §11)",
-                    400, 224, 24.40, 33.30, note="matched: code 24,398,795 params, 33.14 G "
-                    "conv+linear + 0.158 G correlation, 2(T-1)(2R+1)^2 64 28^2; fvcore adds BN "
-                    "(+0.18 G, as for TSM) and counts the traced (export) correlation path, 15 "
-                    "row matmuls over the padded map: 0.443 G for the 0.158 G needed"),
-        PaperFigure("TCM paper Table III/X (TCM-R50 8f: 35.3 G, 24.5 M)", 400, 224, 24.5, 35.3,
-                    note="not matched: the paper's TSM baseline is 33.4 G (code-measured 32.70) "
-                    "and its +1.9 G is the same for R18/R50/R101/Res2Net; see blocks/tcm.py"),
-    ])
+@register_block("tcm", placement="after_stage", stages=(2,))
 class TemporalCorrelation(Recorder, nn.Module):
     """The Temporal Correlation Module, ``(B*T, C, H, W)`` -> ``(B*T, C, H, W)``:
     ``x + TCMAttention(MTDM(x))``.

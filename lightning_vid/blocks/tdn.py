@@ -21,9 +21,10 @@ L-TDM, Eqs. (2), (4)-(6), on features X viewed as (B, T, C, H, W)::
 followed, as in the authors' code, by a temporal conv (``ops.TemporalConv``): a depthwise 3-tap
 conv over T on all C channels, initialised as TSM's shift (C/8 from t+1, C/8 from t-1, the
 rest identity). L-TDM and the temporal conv are registered as ``tdn`` (:class:`LongTermBlock`,
-after act1 of every block of res3..res5); S-TDM is its frame hook (:class:`ShortTermTDM`: it
-receives the five frames of each segment, passes the centre frames to the trunk and its two
-maps to the fusions, ``models/trunk.features``).
+after act1 of every block of res3..res5); S-TDM is the model's frame hook (:class:`ShortTermTDM`:
+it receives the five frames of each segment, passes the centre frames to the trunk and its two
+maps to the fusions, ``lightning_vid.trunk.adapter.features``). The ``tdn`` preset
+(``lightning_vid/models/presets.py``) puts both in one model.
 
 Departures (the paper, the code, and what is implemented):
 
@@ -70,8 +71,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lightning_vid.blocks.ops import Recorder, TemporalConv, init_fan_out, temporal_difference
-from lightning_vid.models import PaperFigure, register_block
-from lightning_vid.models.trunk import stages, stem_conv
+from lightning_vid.trunk import register_block
+from lightning_vid.trunk.adapter import stages, stem_conv
 
 
 def rgb_differences(frames: Tensor) -> tuple[Tensor, Tensor]:
@@ -109,48 +110,50 @@ class ShortTermTDM(nn.Module):
     ``(B*T, C, H, W)`` for the trunk and ``{"stem": d1, "layer1": d2}``, fused into the trunk's
     maps after its stem and after res2 as ``alpha*h + beta*up(d)`` (:meth:`fuse`).
 
+    Built from the (pretrained) timm ResNet it runs beside: its stem conv's geometry and
+    weights (inflated to the ``3*(L-1)`` difference channels) and a copy of its res2. A model
+    receives it as ``frame_hook`` (``lightning_vid.models.VideoRecognizer``), which calls
+    ``ShortTermTDM(trunk, num_segments, **options)``.
+
     Args:
-        channels: the stem's output channels (64), which ``stage`` receives.
+        trunk: the timm ResNet (its ``conv1`` and ``layer1``).
         num_segments: T (for the official fusion weights).
-        stage: the second res2 (use :meth:`from_trunk` for a copy of the trunk's layer1).
         frames_per_segment: L (odd, >= 3); the conv sees ``3*(L-1)`` channels.
-        kernel_size, stride, padding: the stem conv's geometry (ResNet: 7, 2, 3).
         fusion_weights: (alpha, beta) of both fusions; None: :func:`official_fusion_weights`.
 
-    >>> m = ShortTermTDM(8, 4, stage=nn.Conv2d(8, 16, 1))
-    >>> centre, maps = m(torch.randn(2 * 5, 3, 32, 32))
+    >>> from lightning_vid.trunk.adapter import create_trunk
+    >>> m = ShortTermTDM(create_trunk("resnet18"), 4)
+    >>> centre, maps = m(torch.randn(2 * 5, 3, 64, 64))
     >>> tuple(centre.shape), {k: tuple(v.shape) for k, v in maps.items()}
-    ((2, 3, 32, 32), {'stem': (2, 8, 4, 4), 'layer1': (2, 16, 4, 4)})
+    ((2, 3, 64, 64), {'stem': (2, 64, 8, 8), 'layer1': (2, 64, 8, 8)})
     """
 
     hook_name = "short_term"  # the model's attribute (state-dict prefix ``short_term.``)
 
-    def __init__(self, channels: int, num_segments: int, *, stage: nn.Module,
-                 frames_per_segment: int = 5, kernel_size: int = 7, stride: int = 2,
-                 padding: int = 3, fusion_weights: Optional[tuple[float, float]] = None) -> None:
+    def __init__(self, trunk: nn.Module, num_segments: int, *, frames_per_segment: int = 5,
+                 fusion_weights: Optional[tuple[float, float]] = None) -> None:
         super().__init__()
         if frames_per_segment < 3 or frames_per_segment % 2 == 0:
             raise ValueError(f"frames_per_segment must be odd and >= 3, got {frames_per_segment}")
         self.num_segments, self.frames_per_segment = num_segments, frames_per_segment
         alpha, beta = fusion_weights or official_fusion_weights(num_segments)
         self.alpha, self.beta = float(alpha), float(beta)
+        conv1 = stem_conv(trunk)
         self.pool = nn.AvgPool2d(2, 2)
-        self.conv = nn.Conv2d(3 * (frames_per_segment - 1), channels, kernel_size, stride,
-                              padding, bias=False)
-        self.bn = nn.BatchNorm2d(channels)
+        self.conv = nn.Conv2d(3 * (frames_per_segment - 1), conv1.out_channels,
+                              conv1.kernel_size, conv1.stride, conv1.padding, bias=False)
+        self.bn = nn.BatchNorm2d(conv1.out_channels)
         self.act = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
-        self.stage = stage
+        self.stage = copy.deepcopy(stages(trunk)[0])
+        self.init_from_trunk(trunk)
 
     @classmethod
     def from_trunk(cls, trunk: nn.Module, num_segments: int, frames_per_segment: int = 5, *,
                    fusion_weights: Optional[tuple[float, float]] = None) -> "ShortTermTDM":
-        """Built from a (pretrained) timm ResNet: conv1 inflated, layer1 deep-copied."""
-        conv1 = stem_conv(trunk)
-        m = cls(conv1.out_channels, num_segments, stage=copy.deepcopy(stages(trunk)[0]),
-                frames_per_segment=frames_per_segment, kernel_size=conv1.kernel_size[0],
-                stride=conv1.stride[0], padding=conv1.padding[0], fusion_weights=fusion_weights)
-        return m.init_from_trunk(trunk)
+        """The same as the constructor (kept for code written before)."""
+        return cls(trunk, num_segments, frames_per_segment=frames_per_segment,
+                   fusion_weights=fusion_weights)
 
     @torch.no_grad()
     def init_from_trunk(self, trunk: nn.Module) -> "ShortTermTDM":
@@ -262,13 +265,7 @@ class LongTermTDM(Recorder, nn.Module):
                 f"first_release_backward_branch={self.first_release_backward_branch}")
 
 
-@register_block("tdn", placement="after_conv1", stages=(2, 3, 4), frames_per_segment=5,
-                frame_hook=ShortTermTDM, figures=[
-    PaperFigure("TDN paper Table 3 (R50 8f: 36 G) / measured official code", 400, 224, 24.88,
-                36.0, note="official code: 24,883,120 params = ours + 28,032 never-loaded conv "
-                "biases + 9,408 unused conv1_temp weights, 35.64 GMACs (conv+linear only); fvcore "
-                "misses the elementwise temporal convs (+0.031 G)"),
-])
+@register_block("tdn", placement="after_conv1", stages=(2, 3, 4))
 class LongTermBlock(nn.Sequential):
     """What TDN puts after act1 of a res3..res5 block (the authors' ``BottleneckShift``):
     ``ltdm`` (:class:`LongTermTDM`), then ``tconv``, a temporal conv starting as TSM's shift.

@@ -25,10 +25,13 @@ half of its channels from t+1, second half from t-1): at init 1/8 + 1/8 of C are
 TSM. ``spatial_i`` are Res2Net's own ``convs[i] -> bns[i] -> ReLU``: a pretrained TEA starts as
 pretrained Res2Net except for ME and the shifted fragment.
 
-On Res2Net (registered as ``tea``, placement ``block``) the Bottle2neck keeps its own forward
-(timm's): ME goes after ``relu(bn1(conv1))`` and a tconv before each ``convs[i]`` and on the last
-split, through the trunk adapter's Res2Net slots (``models/trunk.py``); the block's shared ReLU
-runs once more on ME's output, which is non-negative, so nothing changes.
+The Bottle2neck keeps its own forward (timm's): the ``tea`` preset injects three registered
+parts, :class:`MotionExcitation` after ``relu(bn1(conv1))`` (``after_conv1``),
+:class:`SubconvTemporalConv` before each ``convs[i]`` (``before_subconvs``) and
+:class:`PassthroughShift` on the last split (``before_passthrough``), through the trunk
+adapter's Res2Net slots (``lightning_vid/trunk/adapter.py``); :func:`tea` does the same to one
+block. The block's shared ReLU runs once more on ME's output, which is non-negative, so
+nothing changes.
 
 Departures (where paper and authors' code disagree we follow the code; the other choice is an
 option where it is cheap):
@@ -41,7 +44,7 @@ option where it is cheap):
   so a pretrained ResNet's function at initialisation would be lost, and neither the paper's
   tables nor the code build one. ``build_model("tea", backbone="resnet50")`` is refused, before
   any weight is built, with a message pointing to ``backbone="res2net50_26w_4s"``. TEA's fair
-  baseline is TSN on the same Res2Net trunk (README, ``make bench``), as the paper's Table 1
+  baseline is TSN on the same Res2Net trunk (docs/measurements.md, ``make bench``), as the paper's Table 1
   sets baselines on that trunk ("(2+1)D Res2Net").
 - Attention A = sigmoid - 1/2 in (-1/2, 1/2), the code (``attention_scale="half"``); ``"full"``
   is the paper's 2 sigmoid - 1 (Eq. 4).
@@ -68,12 +71,13 @@ import torch
 from torch import Tensor, nn
 
 from lightning_vid.blocks.ops import Recorder, TemporalConv, init_fan_out, temporal_difference
-from lightning_vid.models import PaperFigure, register_block
-from lightning_vid.models.trunk import insert, is_res2net_block
+from lightning_vid.trunk import register_block
+from lightning_vid.trunk.adapter import insert, is_res2net_block
 
 AttentionScale = Literal["half", "full"]
 
 
+@register_block(None, placement="after_conv1")
 class MotionExcitation(Recorder, nn.Module):
     """ME (Eq. 1-5), ``(B*T, C, H, W)`` -> ``(B*T, C, H, W)``.
 
@@ -118,13 +122,26 @@ class MotionExcitation(Recorder, nn.Module):
         return x * (1.0 + a)  # Eq. 5: X + X * A
 
 
-@register_block(
-    "tea", placement="block", backbone="res2net50_26w_4s", trunks=("res2net*", "res2next*"),
-    trunk_reason="TEA's multi-temporal aggregation is a Res2Net block's hierarchical 3x3 "
-                 "stage; a plain ResNet's full 3x3 conv2 cannot become one",
-    figures=[PaperFigure("TEA paper, CVPR 2020 (Res2Net-50, 8f: 35 G) / measured official code",
-                         400, 224, 24.92, 35.0, note="official code: 24,919,354 params, 34.54 "
-                         "GMACs; fvcore misses the elementwise temporal convs (+0.074 G)")])
+@register_block(None, placement="before_subconvs")
+class SubconvTemporalConv(TemporalConv):
+    """MTA's temporal conv before each 3x3 sub-conv of a Res2Net block, identity-initialised
+    (code); :class:`~lightning_vid.blocks.ops.TemporalConv` with TEA's wiring."""
+
+
+@register_block(None, placement="before_passthrough")
+class PassthroughShift(TemporalConv):
+    """The temporal conv on the pass-through split of a Res2Net block, initialised as a shift
+    of half the channels each way (code; the paper leaves that split untouched).
+
+    Args:
+        channels, num_segments: TemporalConv's.
+        fold_div: ``C // fold_div`` channels shift each way (2: all of them).
+    """
+
+    def __init__(self, channels: int, num_segments: int, *, fold_div: int = 2) -> None:
+        super().__init__(channels, num_segments, fold_div=fold_div)
+
+
 def tea(channels: int, num_segments: int, *, reduction: int = 16,
         attention_scale: AttentionScale = "half", shift_passthrough: bool = True,
         target: nn.Module) -> nn.Module:
@@ -142,15 +159,15 @@ def tea(channels: int, num_segments: int, *, reduction: int = 16,
         target: the Res2Net residual block.
 
     Raises:
-        TypeError: ``target`` is not a Res2Net block (the ``tea`` registration refuses other
-            trunks earlier, by name).
+        TypeError: ``target`` is not a Res2Net block (a model refuses other trunks earlier,
+            by name: :func:`lightning_vid.trunk.adapter.check_placement`).
     """
     if not is_res2net_block(target):
         raise TypeError(f"TEA needs a Res2Net Bottle2neck, got {type(target).__name__}; "
                         "build it on backbone='res2net50_26w_4s'")
     insert(target, "after_conv1", lambda c, _: MotionExcitation(
         c, num_segments, reduction=reduction, attention_scale=attention_scale))
-    insert(target, "before_subconvs", lambda c, _: TemporalConv(c, num_segments))
+    insert(target, "before_subconvs", lambda c, _: SubconvTemporalConv(c, num_segments))
     if shift_passthrough:
-        insert(target, "before_passthrough", lambda c, _: TemporalConv(c, num_segments, fold_div=2))
+        insert(target, "before_passthrough", lambda c, _: PassthroughShift(c, num_segments))
     return target

@@ -54,9 +54,9 @@ Choices the paper leaves open (none contradicts it):
   scratch; 0.44-2.8x with the BN at 1), and a trunk without the zero BN (``zero_init_last=False``)
   trains worse, not better: with the BN at 1 the first steps saturate tanh (max |R| = T, taps
   outside the clip, by step 5), and TSM's loss jumps as TRM's does (figures and commands:
-  README, "Measured"). We keep timm's zero BN, for TRM as for every module. Nor is it the
+  docs/measurements.md). We keep timm's zero BN, for TRM as for every module. Nor is it the
   identity start: the predictors at PyTorch's default conv init learn no faster (2 bench
-  epochs: 30.3 % against 28.2 %, inside the noise; README, "Measured").
+  epochs: 30.3 % against 28.2 %, inside the noise; docs/measurements.md).
 - Direction: the output at t samples X at t + R (Eq. 5; Eq. 13's left side indexes the
   output by t0 + tg, read as the value fetched for t0), so R = +1 is TSM's "shift left".
 - Borders: X = 0 outside [0, T - 1] (Eq. 14's sum runs past the clip; TSM pads zeros).
@@ -81,7 +81,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lightning_vid.blocks.ops import Recorder
-from lightning_vid.models import PaperFigure, register_block
+from lightning_vid.trunk import register_block
 
 TRMVariant = Literal["c", "s", "t"]
 
@@ -115,16 +115,7 @@ def temporal_relocation(x: Tensor, relocation: Tensor, num_segments: int) -> Ten
     return out.view(nt, c, h, w)
 
 
-@register_block("trm", placement="before_conv1", stages=(3, 4), figures=[
-    PaperFigure("TRM paper, WACV-W 2022 (cTRM R50 8f: 44 G vs TSM 33 G; no params given)", 400,
-                224, None, 44.0, note="no code; C' = C/8, cTRM kernel 3 (C) x 7 (T) per "
-                "position: (HW)^2 21 C' T MACs per block, 28^2 at layer3.0; the linear sampling "
-                "(2 MACs per relocated value) is a gather that fvcore does not count"),
-    PaperFigure("ours: sTRM (Table 6 ablation)", 400, 224, kwargs={"variant": "s"},
-                note="no paper figure; a 7 x 3 x 3 conv over (T, H, W), C' -> C'"),
-    PaperFigure("ours: tTRM (Table 6 ablation)", 400, 224, kwargs={"variant": "t"},
-                note="no paper figure; a 7 x 1 x 1 conv over (T, H, W), C' -> C'"),
-])
+@register_block("trm", placement="before_conv1", stages=(3, 4))
 class TemporalRelocation(Recorder, nn.Module):
     """TRM: relocate the first ``channels // fold_div`` channels along T, offsets predicted.
 

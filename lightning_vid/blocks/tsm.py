@@ -28,8 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lightning_vid.models import PaperFigure, register_block
-from lightning_vid.models.inject import BlockSite
+from lightning_vid.trunk import BlockSite, register_block
 
 
 def temporal_shift(x: Tensor, num_segments: int, fold_div: int = 8) -> Tensor:
@@ -63,10 +62,7 @@ def tsm_select(site: BlockSite) -> bool:
     return site.depths[2] < 23 or site.index % 2 == 0
 
 
-@register_block("tsm", placement="before_conv1", select=tsm_select, figures=[
-    PaperFigure("TSM paper, ICCV 2019 (8f: 33 G, 24.3 M)", 400, 224, 24.3, 33.0,
-                note="the shift adds no parameters or MACs"),
-])
+@register_block("tsm", placement="before_conv1", select=tsm_select)
 class TemporalShift(nn.Module):
     """The shift as a module, ``(B*T, C, H, W)`` -> ``(B*T, C, H, W)``.
 

@@ -17,6 +17,8 @@ Runs (``lightning-vid`` adds these itself):
 - :class:`ProtocolLogger`: the evaluation protocol next to the metrics.
 - :class:`DataWaitTimer`: ``train/data_wait_ms``.
 - :class:`EpochSummary`: one line per epoch with the metrics when no progress bar shows them.
+- :class:`SkippedFilesReport`: ``skipped_files.csv`` in the run's folder and a W&B table
+  (added by :class:`~lightning_vid.system.VideoClassifier` itself).
 - :class:`RandomState`: the random state in every checkpoint, so resuming is exact.
 - :class:`StopOnSignal`: Ctrl-C and SIGTERM stop ``fit`` where every rank can, ``last.ckpt``
   saved.
@@ -30,11 +32,13 @@ from lightning_vid.callbacks.init_weights import InitWeights
 from lightning_vid.callbacks.predictions import PredictionWriter
 from lightning_vid.callbacks.protocol import ProtocolLogger
 from lightning_vid.callbacks.random_state import RandomState
+from lightning_vid.callbacks.skipped_files import SkippedFilesReport
 from lightning_vid.callbacks.stop import StopOnSignal
 from lightning_vid.callbacks.timing import DataWaitTimer
 
 __all__ = ["DataWaitTimer", "EpochSummary", "GradCAMLogger", "InitWeights", "KernelAttentionLogger",
-           "PredictionWriter", "ProtocolLogger", "RandomState", "StopOnSignal"]
+           "PredictionWriter", "ProtocolLogger", "RandomState", "SkippedFilesReport",
+           "StopOnSignal"]
 
 #: the figure callbacks, imported on first use: ``{name: module}``
 _LAZY = {"GradCAMLogger": "lightning_vid.callbacks.gradcam",

@@ -85,7 +85,8 @@ class KernelAttentionLogger(ClipCallback):
         model = getattr(pl_module, "model", pl_module)
         self.nothing_to_draw = not recording_modules(model)
         if self.nothing_to_draw:  # TSN, TSM: no learned kernel, attention or map
-            rank_zero_warn(f"KernelAttentionLogger: {type(model).__name__} has no temporal block "
+            name = getattr(model, "title", type(model).__name__)  # TSM, or TSM + TAM
+            rank_zero_warn(f"KernelAttentionLogger: {name} has no temporal block "
                            "that records kernels, attention or maps (TAM, TEA, TDN, TCM and TRM "
                            "do): nothing to draw; GradCAMLogger works with any model")
             return

@@ -11,6 +11,8 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 
+from lightning_vid.runs import say, shown
+
 #: the CSV columns; top5 and top5_probs hold k values separated by "|"
 COLUMNS = ("path", "label", "pred", "prob", "top5", "top5_probs")
 
@@ -48,9 +50,9 @@ class PredictionWriter(BasePredictionWriter):
     The file is ``path`` or, by default, ``predictions_<what>.csv`` in the run's folder
     (``trainer.log_dir``), named after the list or the video predicted (the data module's
     predict list: ``predictions_test.csv``, ``predictions_bikes_03.csv``), so predicting
-    another list keeps the earlier file; kept in :attr:`written` (``lightning-vid predict``
-    prints it). Under DDP the ranks' rows are gathered on rank 0, which writes the one file:
-    every video once, in list order, as one process writes it.
+    another list keeps the earlier file; kept in :attr:`written` and printed
+    (``predictions: <file> (<n> videos)``). Under DDP the ranks' rows are gathered on rank 0,
+    which writes the one file: every video once, in list order, as one process writes it.
 
     ``lightning-vid`` adds it to every run; set ``--predictions.path FILE``.
 
@@ -118,3 +120,4 @@ class PredictionWriter(BasePredictionWriter):
             writer.writerow(COLUMNS)
             writer.writerows(fields for _, fields in sorted(rows, key=lambda r: r[0]))
         self.written, self.rows = path, len(rows)
+        say(f"predictions: {shown(path)} ({len(rows)} video{'' if len(rows) == 1 else 's'})")

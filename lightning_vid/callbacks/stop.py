@@ -24,7 +24,7 @@ Here, while ``fit`` runs:
 
 SLURM and Kubernetes send SIGTERM to every process, Ctrl-C reaches the whole foreground
 process group: DataLoader workers ignore the first one
-(:func:`lightning_vid.data.datamodule.worker_init`) and are shut down by their main process,
+(:func:`lightning_vid.data.workers.worker_init`) and are shut down by their main process,
 instead of dying under it (``DataLoader worker ... is killed by signal``). In ``validate``,
 ``test`` and ``predict`` there is nothing to save: the signal stops the command at once.
 
@@ -33,14 +33,19 @@ instead of dying under it (``DataLoader worker ... is killed by signal``). In ``
 
 from __future__ import annotations
 
+import os
+import shlex
 import signal
-import threading
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import lightning as L
-from lightning.pytorch.trainer.connectors.signal_connector import _SignalConnector
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+from lightning_vid.compat import handle_signals, last_saved, stop_loops
+from lightning_vid.runs import shown
 
 #: the signals that stop a run (Ctrl-C; SLURM, Kubernetes, ``kill``)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -53,19 +58,21 @@ def received() -> Optional[int]:
     return _received
 
 
-class _Connector(_SignalConnector):
-    """Lightning's signal connector (SLURM's requeue signal as it sets it), with SIGINT and
-    SIGTERM handled by :class:`StopOnSignal` instead."""
-
-    def __init__(self, trainer: L.Trainer, owner: "StopOnSignal") -> None:
-        super().__init__(trainer)
-        self.owner = owner
-
-    def register_signal_handlers(self) -> None:
-        super().register_signal_handlers()
-        if threading.current_thread() is threading.main_thread():
-            for signum in STOP_SIGNALS:
-                signal.signal(signum, self.owner._on_signal)
+def stopped_line(trainer: L.Trainer, signum: int, argv: Sequence[str]) -> str:
+    """What stopped the run and, for ``fit``, its checkpoint and the command that resumes it
+    (``argv`` with ``--ckpt_path last`` in place of any ``--ckpt_path``)."""
+    line = f"stopped by {signal.Signals(signum).name}"
+    if trainer.state.fn != TrainerFn.FITTING:
+        return line
+    saved = [path for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)
+             and c.save_on_exception for path in (last_saved(c) or c.last_model_path,)
+             if path and os.path.isfile(path)]
+    if not saved:
+        return f"{line} before a checkpoint was saved"
+    args = [a for i, a in enumerate(argv)
+            if not (a.startswith("--ckpt_path") or (i and argv[i - 1] == "--ckpt_path"))]
+    return (f"{line}: checkpoint {shown(saved[0])}; resume with: "
+            f"{shlex.join(['lightning-vid', *args, '--ckpt_path', 'last'])}")
 
 
 class StopOnSignal(L.Callback):
@@ -79,7 +86,7 @@ class StopOnSignal(L.Callback):
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         global _received
         self.signal, _received, self._trainer = None, None, trainer
-        trainer._signal_connector = _Connector(trainer, self)  # Lightning registers it next
+        handle_signals(trainer, self._on_signal, STOP_SIGNALS)  # Lightning registers it next
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         global _received
@@ -104,7 +111,7 @@ class StopOnSignal(L.Callback):
             return True
         stop = trainer.strategy.reduce_boolean_decision(self.signal is not None, all=False)
         if stop:
-            trainer._signal_connector.received_sigterm = True  # Lightning's loops stop on it
+            stop_loops(trainer)
         return stop
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:

@@ -7,7 +7,8 @@ The runtime pipeline, in the order of the flow:
 - :mod:`.media` (dispatch), :mod:`.video_io` (all PyAV code), :mod:`.frames_io` (JPEG
   folders), :mod:`.deadline` (a time limit per read): decoding;
 - :mod:`.transforms`, :mod:`.protocol`: clip transforms and evaluation views;
-- :mod:`.dataset`, :mod:`.datamodule`: the composition, the bad-file policy, the loaders.
+- :mod:`.lists` (a stage's list checked once), :mod:`.dataset`, :mod:`.datamodule`: the
+  composition, the bad-file policy, the loaders; :mod:`.workers`: the loader workers' setup.
 
 Beside it: :mod:`.datasets` (one file per benchmark: its reader and its data module),
 :mod:`.synthetic` (the embedded synthetic benchmark) and :mod:`.tools` (the offline tools behind

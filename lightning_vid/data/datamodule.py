@@ -1,4 +1,4 @@
-"""Data modules: one base for lists, clip sampling, views, bad files and loaders.
+"""Data modules: one base composing the lists' readers, clip samplers, transforms and loaders.
 
 :class:`ClipDataModule` owns everything that does not depend on the annotation format: the
 lists of the four stages, the training sampler (TSN sparse or I3D-style dense), the transforms
@@ -12,27 +12,17 @@ generic ``path,label`` CSV here (:class:`VideoDataModule`), the benchmarks one f
 ``num_segments``, ``frames_per_segment`` and ``crop_size``, which the CLI links to the model.
 
 **Only the lists a stage needs are read**, when Lightning sets the stage up (fit: train and
-val; validate: val; test: test; predict: the predict list, by default the test list), and
-each is checked once, before any batch:
-
-- a malformed line is an error naming the file and line (each format's reader);
-- a list without records is an error naming the file and the split;
-- a video listed twice is a warning naming both lines; evaluation and prediction score it
-  once (training keeps both, as listed);
-- every path gets one ``stat``: missing files are reported once (file and list line) and
-  skipped, like an undecodable file (see :mod:`lightning_vid.data.dataset`);
-- ``exclude`` (the checker's list) leaves its files out altogether;
-- ``check`` runs the checker's fast pass (``lightning-vid-data check --fast``) over the
-  lists, so a damaged video is reported before the first batch, not when first drawn.
-
-Bad input (a missing root or list, a malformed line, a label that is not a class) raises
-:class:`~lightning_vid.errors.InputError` naming the file and line or the option.
+val; validate: val; test: test; predict: the predict list, by default the test list), by the
+dataset's reader (a malformed line is an error naming the file and line), and each is checked
+once, before any batch (:func:`lightning_vid.data.lists.check_list`: empty lists, ``exclude``,
+videos listed twice, missing files, ``check``'s fast pass). Bad input (a missing root or list,
+a malformed line, a label that is not a class) raises :class:`~lightning_vid.errors.InputError`
+naming the file and line or the option.
 
 **Skipped files** (path, list line, reason, split) travel from the DataLoader workers to the
-main process with each batch; :meth:`ClipDataModule.skipped_files` returns them, and at the end
-of each command the data module writes them to ``skipped_files.csv`` in the run's folder
-(``runs/<name>/version_<n>/``: the logger's folder, or ``default_root_dir`` without one) and
-logs them as the table ``skipped_files`` (W&B).
+main process with each batch; :meth:`ClipDataModule.skipped_files` returns them
+(:class:`~lightning_vid.callbacks.SkippedFilesReport` writes them to ``skipped_files.csv`` in
+the run's folder at the end of each command and logs them as a W&B table).
 
 Training batches are full (``drop_last``): when the training list does not divide into
 batches, the data module says once how many clips each epoch leaves out.
@@ -43,13 +33,7 @@ batches, the data module says once how many clips each epoch leaves out.
 
 from __future__ import annotations
 
-import csv
-import ctypes
-import ctypes.util
 import os
-import signal
-import sys
-from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
@@ -59,16 +43,16 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader
 from torchdata.stateful_dataloader import StatefulDataLoader
 
-from lightning_vid.data.annotations import (VideoRecord, duplicates, exclude_records,
-                                            left_right_pairs, read_class_names, read_csv_list,
-                                            read_path_list, same_file)
-from lightning_vid.data.dataset import (MISSING, ClipDataset, EvalDistributedSampler,
-                                        TrainingSampler, collate)
+from lightning_vid.data.annotations import (VideoRecord, left_right_pairs, read_class_names,
+                                            read_csv_list, same_file)
+from lightning_vid.data.dataset import ClipDataset, EvalDistributedSampler, TrainingSampler, collate
+from lightning_vid.data.lists import SkippedFile, Split, as_input_error, check_list, no_video
 from lightning_vid.data.frames_io import DEFAULT_TEMPLATE
 from lightning_vid.data.media import MediaReader, is_media
 from lightning_vid.data.protocol import EvalProtocol
 from lightning_vid.data.sampling import ClipSampler, OutOfBound
 from lightning_vid.data.transforms import Directional, LabelAwareFlip, train_transform
+from lightning_vid.data.workers import end_workers_at_exit, worker_init
 from lightning_vid.errors import InputError, MissingInput
 
 Stage = Literal["fit", "validate", "test", "predict"]
@@ -80,24 +64,6 @@ SPLITS = {"fit": "train", "validate": "val", "test": "test", "predict": "predict
 #: the lists each stage reads
 NEEDS: dict[str, tuple[Stage, ...]] = {"fit": ("fit", "validate"), "validate": ("validate",),
                                        "test": ("test",), "predict": ("predict",)}
-SKIPPED_FILE = "skipped_files.csv"
-_SHOWN = 5  # files named in a warning; the rest are in skipped_files
-
-
-@dataclass(frozen=True)
-class SkippedFile:
-    """A listed video that could not be read: which split, where listed, and why."""
-
-    split: str
-    path: str
-    source: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class _Split:
-    records: list[VideoRecord]
-    missing: frozenset[int]
 
 
 class ClipDataModule(L.LightningDataModule):
@@ -188,7 +154,7 @@ class ClipDataModule(L.LightningDataModule):
                           "predict": test_protocol}
         self.reader = MediaReader(frame_template)
         self._classes: Optional[list[str]] = None
-        self._splits: dict[tuple[str, bool], _Split] = {}
+        self._splits: dict[tuple[str, bool], Split] = {}
         self._skipped: dict[tuple[str, str], SkippedFile] = {}
         self._told_dropped = False
 
@@ -212,7 +178,7 @@ class ClipDataModule(L.LightningDataModule):
                 raise MissingInput(
                     f"--data.root {self.root}: no such folder (from {os.getcwd()}); give the "
                     "dataset's folder, the one holding its class names and lists")
-            self._classes = _as_input_error(self.read_class_names)
+            self._classes = as_input_error(self.read_class_names)
         return self._classes
 
     @property
@@ -246,7 +212,7 @@ class ClipDataModule(L.LightningDataModule):
         """
         return self._split(stage).records
 
-    def _split(self, stage: Stage) -> _Split:
+    def _split(self, stage: Stage) -> Split:
         name = self.lists[stage]
         if name is None:
             option = {"fit": "train_list", "validate": "val_list"}.get(stage, f"{stage}_list")
@@ -257,83 +223,21 @@ class ClipDataModule(L.LightningDataModule):
             self._splits[key] = self._prepare(stage, name, once)
         return self._splits[key]
 
-    def _prepare(self, stage: Stage, name: str, once: bool) -> _Split:
-        split, path = SPLITS[stage], self.root / name
+    def _prepare(self, stage: Stage, name: str, once: bool) -> Split:
+        split, path, hp = SPLITS[stage], self.root / name, self.hparams
         if is_media(path):  # predicting one video
             if not path.exists():
-                raise MissingInput(_no_video(name, path, self.root))
+                raise MissingInput(no_video(name, path, self.root))
             records = [VideoRecord(str(path), -1, source=f"{split}_list")]
         else:
-            records = _as_input_error(self.read_list, name)
-        if not records:
-            raise InputError(f"{path}: the {split} list has no records")
-        records = self._without_excluded(records, split)
-        repeats = duplicates(records)
-        if repeats:
-            shown = "; ".join(f"{a.source} and {b.source}: {a.path}" for a, b in repeats[:_SHOWN])
-            what = "scored once" if once else "kept, as listed"
-            rank_zero_warn(f"{split}: {len(repeats)} videos listed more than once ({what}): "
-                           f"{shown}" + (" ..." if len(repeats) > _SHOWN else ""))
-            if once:
-                dropped = {id(b) for _, b in repeats}
-                records = [r for r in records if id(r) not in dropped]
-        missing = frozenset(i for i, r in enumerate(records) if not os.path.exists(r.path))
-        if missing:
-            self._report_missing(split, [records[i] for i in sorted(missing)], len(records))
-        if self.hparams.check:
-            missing = missing | self._check_files(split, records, missing)
-        return _Split(records, missing)
-
-    def _check_files(self, split: str, records: list[VideoRecord],
-                     missing: frozenset[int]) -> frozenset[int]:
-        """``check``: the checker's fast pass over the existing files of a list; the bad ones
-        are noted as skipped and returned (their indices)."""
-        from functools import partial
-        from time import perf_counter
-
-        from lightning_vid.data.tools.check import check_job
-        from lightning_vid.data.tools.jobs import run_jobs
-
-        todo = [i for i in range(len(records)) if i not in missing]
-        items = [(records[i].path, records[i].num_frames) for i in todo]
-        start = perf_counter()
-        job = partial(check_job, frame_template=self.reader.frame_template, fast=True)
-        outcomes = run_jobs(job, items, workers=0, progress=False,
-                            time_limit_s=self.hparams.decode_timeout)
-        bad = [(i, o) for i, o in zip(todo, outcomes) if o.status in ("bad", "failed")]
-        for i, outcome in bad:
-            self._note(SkippedFile(split, records[i].path, records[i].source, outcome.detail))
-        shown = "; ".join(f"{records[i].source}: {records[i].path} ({o.detail})"
-                          for i, o in bad[:_SHOWN]) + (" ..." if len(bad) > _SHOWN else "")
-        rank_zero_info(f"{split}: --data.check: {len(items)} videos opened in "
-                       f"{perf_counter() - start:.1f} s, {len(bad)} bad"
-                       + (f", skipped: {shown}" if bad else ""))
-        return frozenset(i for i, _ in bad)
-
-    def _without_excluded(self, records: list[VideoRecord], split: str) -> list[VideoRecord]:
-        if not self.hparams.exclude:
-            return records
-        kept = exclude_records(records, read_path_list(self.root / self.hparams.exclude))
-        if len(kept) < len(records):
-            rank_zero_info(f"{split}: {len(records) - len(kept)} videos excluded "
-                           f"(listed in {self.hparams.exclude})")
-        if not kept:
-            raise InputError(f"{split}: every video is excluded by {self.hparams.exclude}")
-        return kept
-
-    def _report_missing(self, split: str, missing: list[VideoRecord], total: int) -> None:
-        for record in missing:
-            self._note(SkippedFile(split, record.path, record.source, MISSING))
-        if len(missing) == total:
-            raise MissingInput(f"{split}: every one of the {total} listed videos is missing, "
-                               f"e.g. {missing[0].path} ({missing[0].source}); paths in a list "
-                               "are relative to the list's folder: is --data.root right?")
-        shown = "; ".join(f"{r.source}: {r.path}" for r in missing[:_SHOWN])
-        where = f" (all of them in {SKIPPED_FILE} in the run's folder)" \
-            if self.trainer is not None else ""  # a run writes it; a checker has no run
-        rank_zero_warn(f"{split}: {len(missing)} of {total} listed videos are missing and will "
-                       f"be skipped: {shown}" + (" ..." if len(missing) > _SHOWN else "")
-                       + where)
+            records = as_input_error(self.read_list, name)
+        checked, skipped = check_list(records, path, split, once=once, root=self.root,
+                                      exclude=hp.exclude, check=hp.check,
+                                      frame_template=self.reader.frame_template,
+                                      time_limit=hp.decode_timeout,
+                                      in_a_run=self.trainer is not None)
+        self.note_skipped(*skipped)
+        return checked
 
     # ---- skipped files ---------------------------------------------------------------------
 
@@ -342,8 +246,10 @@ class ClipDataModule(L.LightningDataModule):
         ``train``/``val``/``test``/``predict``), in the order they were found."""
         return [s for s in self._skipped.values() if split is None or s.split == split]
 
-    def _note(self, skipped: SkippedFile) -> None:
-        self._skipped.setdefault((skipped.split, same_file(skipped.path)), skipped)
+    def note_skipped(self, *skipped: SkippedFile) -> None:
+        """Note unreadable videos (each once per split)."""
+        for file in skipped:
+            self._skipped.setdefault((file.split, same_file(file.path)), file)
 
     def collect_skipped(self, batch: Any, stage: Stage) -> None:
         """Note the unreadable records a batch of ``stage`` stands in for (a batch carries its
@@ -354,7 +260,7 @@ class ClipDataModule(L.LightningDataModule):
         for i, reason in zip(batch["index"].tolist(), batch["unreadable"]):
             if reason:
                 record = records[i]
-                self._note(SkippedFile(SPLITS[stage], record.path, record.source, reason))
+                self.note_skipped(SkippedFile(SPLITS[stage], record.path, record.source, reason))
 
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         running = getattr(getattr(self.trainer, "state", None), "stage", None)
@@ -363,43 +269,6 @@ class ClipDataModule(L.LightningDataModule):
             if stage in STAGES:
                 self.collect_skipped(batch, stage)
         return batch
-
-    def teardown(self, stage: str) -> None:
-        """At the end of a command: gather the skipped files of every process, and on rank 0
-        write them to the run's folder and log them as a table."""
-        trainer = self.trainer
-        if trainer is None:
-            return
-        if trainer.world_size > 1:
-            import torch.distributed as dist
-
-            if dist.is_available() and dist.is_initialized():
-                gathered: list = [None] * trainer.world_size
-                dist.all_gather_object(gathered, self.skipped_files())
-                for found in gathered:
-                    for skipped in found or []:
-                        self._note(skipped)
-        if trainer.global_rank == 0 and self._skipped:
-            self._write_skipped(trainer)
-
-    def _write_skipped(self, trainer: Any) -> None:
-        skipped = self.skipped_files()
-        rows = [astuple(s) for s in skipped]
-        columns = ["split", "path", "listed at", "reason"]
-        folder = run_folder(trainer)
-        written = ""
-        if folder:
-            os.makedirs(folder, exist_ok=True)
-            target = os.path.join(folder, SKIPPED_FILE)
-            with open(target, "w", newline="") as f:
-                csv.writer(f).writerows([columns, *rows])
-            written = f": {target}"
-        for logger in trainer.loggers:
-            if hasattr(logger, "log_table"):  # W&B
-                logger.log_table(key="skipped_files", columns=columns, data=[list(r) for r in rows])
-        counts = ", ".join(f"{split} {sum(s.split == split for s in skipped)}"
-                           for split in dict.fromkeys(s.split for s in skipped))
-        rank_zero_warn(f"{len(skipped)} unreadable videos skipped ({counts}){written}")
 
     # ---- datasets and loaders ---------------------------------------------------------------
 
@@ -467,6 +336,8 @@ class ClipDataModule(L.LightningDataModule):
         # training: a loader whose state (sampler position, workers) Lightning checkpoints, so a
         # run killed mid-epoch resumes with the rest of the same epoch (tests/test_resume.py)
         loader = StatefulDataLoader if train else DataLoader
+        if workers > 0:
+            end_workers_at_exit()  # persistent workers would hold this process's exit
         return loader(
             dataset, batch_size=batch_size, sampler=sampler, drop_last=train,
             num_workers=workers, collate_fn=collate, persistent_workers=workers > 0,
@@ -537,32 +408,6 @@ class VideoDataModule(ClipDataModule):
         return read_csv_list(self.root / name, self.classes)
 
 
-def _as_input_error(read: Any, *args: Any) -> Any:
-    """``read(*args)``, a dataset's reader of class names or a list: its errors (file and
-    line in the message) are the user's input errors."""
-    try:
-        return read(*args)
-    except InputError:
-        raise
-    except FileNotFoundError as err:
-        raise MissingInput(str(err)) from err
-    except ValueError as err:
-        raise InputError(str(err)) from err
-
-
-def _no_video(name: str, path: Path, root: Path) -> str:
-    """The message for a single video to predict that is not where it was looked for."""
-    text = f"--data.predict_list {name}: no video or frame folder {path}; a video is given " \
-           f"relative to --data.root ({root}) or absolute"
-    if Path(name).exists():  # given relative to the working directory
-        try:
-            hint = os.path.relpath(Path(name).resolve(), root.resolve())
-        except ValueError:
-            hint = str(Path(name).resolve())
-        text += f": --data.predict_list {hint}"
-    return text
-
-
 def _pair_map(pairs: Any, num_classes: int) -> dict[int, int]:
     """``[[a, b], ...]`` -> ``{a: b, b: a, ...}``, every index a class of the data."""
     mapping: dict[int, int] = {}
@@ -573,56 +418,3 @@ def _pair_map(pairs: Any, num_classes: int) -> dict[int, int]:
         a, b = int(pair[0]), int(pair[1])
         mapping[a], mapping[b] = b, a
     return mapping
-
-
-def run_folder(trainer: Any) -> Optional[str]:
-    """The run's folder (``lightning-vid``: ``runs/<name>/version_<n>``), as Lightning's
-    ``trainer.log_dir`` finds it but without its collective call (rank 0 alone writes): the
-    versioned folder of a CSV or TensorBoard logger, the ``save_dir`` of another (W&B); without
-    a logger the ``default_root_dir`` when it is not the working directory, else ``None``."""
-    logger = trainer.logger
-    if logger is None:  # a default_root_dir given (lightning-vid: the run folder), not the cwd
-        root = trainer.default_root_dir
-        return root if os.path.realpath(root) != os.path.realpath(os.getcwd()) else None
-    if type(logger).__name__ in ("CSVLogger", "TensorBoardLogger"):
-        return logger.log_dir
-    return logger.save_dir or trainer.default_root_dir
-
-
-def _on_worker_sigterm(signum: int, frame: Any) -> None:
-    signal.signal(signum, signal.SIG_DFL)  # a second one (the loader's shutdown) ends it
-
-
-def worker_init(_: int = 0) -> None:
-    """DataLoader worker setup: one thread for decoding and transforms (the workers already
-    run in parallel), flat memory, and no death by the signals that stop a run.
-
-    Ctrl-C reaches the whole foreground process group, and SLURM and Kubernetes send SIGTERM
-    to every process of a job: a worker ignores Ctrl-C and its first SIGTERM and keeps
-    serving its main process, which stops where it can, saves and shuts the workers down
-    (:class:`~lightning_vid.callbacks.StopOnSignal`); a second SIGTERM (the loader's
-    ``terminate()`` of a worker that did not stop) ends it. A worker killed by the signal
-    made the main process fail with ``DataLoader worker (pid ...) is killed by signal``.
-
-    glibc raises its mmap threshold to the size of the largest buffer freed so far, after which
-    decoded frames and clips (hundreds of KiB to a few MiB) are carved from the heap, which
-    then grows by fragmentation and by copy-on-write of the pages a forked worker inherits.
-    Fixing the threshold at 128 KiB (``mallopt(M_MMAP_THRESHOLD)``) keeps such buffers mapped
-    per allocation and returned when freed: worker memory stays flat over an epoch
-    (``scripts/bench_data.py`` measures it). Elsewhere than glibc this part does nothing.
-    """
-    import torch
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _on_worker_sigterm)
-    torch.set_num_threads(1)
-    os.environ["OMP_NUM_THREADS"] = "1"
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
-        except (OSError, AttributeError):  # not glibc
-            pass
-
-
-_M_MMAP_THRESHOLD = -3  # <malloc.h>

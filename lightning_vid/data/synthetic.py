@@ -15,7 +15,7 @@ distribution in both classes of a pair. A model without temporal modelling (TSN:
 applied per frame, logits averaged over T) is a function of the frame set, blind to order,
 so it is at chance within each pair: at most 50 % top-1, less since a single frame says
 little about the pair either. A temporal module (TSM, TAM, TEA, ...) can reach ~100 %: the
-README's ``make demo`` / ``make bench`` tables give the measured figures.
+``make demo`` / ``make bench`` tables in docs/measurements.md give the measured figures.
 
 Per clip, drawn at random: the shape (square, disc, triangle, cross, L, arrow, half disc;
 rotation uses only L, arrow and half disc, which have no rotational symmetry), the texture

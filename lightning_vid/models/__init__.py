@@ -1,63 +1,30 @@
 """Models: a timm ResNet trunk with injected temporal blocks and the TSN head.
 
-Architectures come from :func:`register_block` registrations (``lightning_vid/blocks/``,
-imported on first use, and any user module that registers a block).
+Layers, bottom to top; an import only ever points down (``tests/test_layers.py``):
+
+1. :mod:`lightning_vid.trunk`: the adapter that knows timm's ResNets (``adapter.py``), the
+   placements and the injection (``inject.py``), a block's wiring (``wiring.py``:
+   ``register_block``, ``Insert``).
+2. :mod:`lightning_vid.blocks`: one temporal block per file, registered with its wiring.
+3. :mod:`lightning_vid.models`: :class:`VideoRecognizer` (``recognizer.py``), which receives
+   its blocks as callables; the named presets (``presets.py``: ``build_model``,
+   ``list_models``); the papers' figures (``figures.py``); official and 2D weights
+   (``official.py``, ``weights.py``); the class names configs and checkpoints used before
+   (``legacy.py``, ``zoo.py``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
-
-from torch import nn
-
+from lightning_vid.models.figures import PaperFigure
 from lightning_vid.models.folding import fold_time, unfold_time
+from lightning_vid.models.legacy import check_network, upgrade_network
 from lightning_vid.models.official import load_official
-from lightning_vid.models.recognizer import Recognizer
-from lightning_vid.models.registry import (
-    PaperFigure,
-    With,
-    get_architecture,
-    list_models,
-    register_block,
-)
-from lightning_vid.models.trunk import Pretrained
+from lightning_vid.models.presets import build_model, get_architecture, list_models, register_model
+from lightning_vid.models.recognizer import Recognizer, VideoRecognizer
 from lightning_vid.models.weights import load_weights
+from lightning_vid.trunk import Insert, register_block
 
-__all__ = ["PaperFigure", "Recognizer", "With", "build_model", "fold_time", "get_architecture",
-           "list_models", "load_official", "load_weights", "register_block", "unfold_time"]
-
-
-def build_model(
-    arch: str,
-    num_classes: int,
-    num_segments: int = 8,
-    backbone: Optional[str] = None,
-    pretrained: Pretrained = False,
-    input_size: int = 224,
-    **kwargs: Any,
-) -> nn.Module:
-    """Build a video recognizer.
-
-    Args:
-        arch: one of :func:`list_models` (``tsn``, ``tsm``, ...).
-        num_classes: K.
-        num_segments: T.
-        backbone: a timm ResNet-family name; ``None`` picks the paper's default.
-        pretrained: ``False``, ``True`` (timm's hub) or a local 2D weights file.
-        input_size: the square frame size the model will see (used by TRM's cTRM).
-        **kwargs: the architecture's other arguments: ``dropout``, ``stages`` and the options
-            of its temporal module (its generated class lists them, e.g.
-            ``lightning_vid.blocks.tsm.TSM``).
-
-    Returns:
-        An ``nn.Module`` with ``num_segments`` and ``frames_per_segment`` attributes mapping
-        ``(B, num_segments*frames_per_segment, 3, H, W)`` to logits ``(B, num_classes)``.
-
-    >>> import torch
-    >>> m = build_model("tsm", num_classes=5, num_segments=4, backbone="resnet18")
-    >>> m(torch.randn(2, 4, 3, 32, 32)).shape
-    torch.Size([2, 5])
-    """
-    cls = get_architecture(arch).model_class
-    return cls(num_classes=num_classes, num_segments=num_segments, backbone=backbone,
-               pretrained=pretrained, input_size=input_size, **kwargs)
+__all__ = ["Insert", "PaperFigure", "Recognizer", "VideoRecognizer", "build_model",
+           "check_network", "fold_time", "get_architecture", "list_models", "load_official",
+           "load_weights", "register_block", "register_model", "unfold_time",
+           "upgrade_network"]

@@ -46,6 +46,8 @@ from typing import Any, Mapping, Optional, Union
 import torch
 from torch import Tensor, nn
 
+from lightning_vid.models.presets import build_model
+
 PathLike = Union[str, "os.PathLike[str]"]
 Rule = tuple[str, str]  # (regex on the official key, replacement), applied with re.sub
 
@@ -391,7 +393,7 @@ def load_official(path: PathLike, arch: str, num_segments: int = 8, **kwargs: An
         OfficialCheckpointError: ``arch`` has no converter for this file's repository, or a key
             is left over, missing or of another shape (each named).
     """
-    from lightning_vid.models import build_model
+
 
     obj = read_checkpoint(path)
     check_declared_segments(declared_segments(path, obj), arch, num_segments, path)

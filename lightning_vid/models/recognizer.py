@@ -15,12 +15,17 @@ of each segment into the trunk's input and into maps fused into the trunk on the
 from __future__ import annotations
 
 import functools
-from typing import Literal, Optional
+from typing import Callable, Literal, Optional, Sequence, Union
 
 from torch import Tensor, nn
 
 from lightning_vid.models.folding import fold_time, unfold_time
-from lightning_vid.models.trunk import features
+from lightning_vid.trunk.adapter import Pretrained, create_trunk, features
+from lightning_vid.trunk.wiring import BlockFactory, Insert, check_blocks, describe, inject_blocks
+
+HeadInit = Literal["normal", "xavier_uniform"]
+#: ``hook(trunk, num_segments)`` -> the frame hook (TDN's ``ShortTermTDM`` with its options).
+FrameHookFactory = Callable[[nn.Module, int], nn.Module]
 
 
 class Recognizer(nn.Module):
@@ -43,7 +48,7 @@ class Recognizer(nn.Module):
         num_segments: int,
         frames_per_segment: int = 1,
         dropout: float = 0.5,
-        head_init: Literal["normal", "xavier_uniform"] = "normal",
+        head_init: HeadInit = "normal",
     ) -> None:
         super().__init__()
         if num_classes < 1 or num_segments < 1 or frames_per_segment < 1:
@@ -97,3 +102,74 @@ class Recognizer(nn.Module):
         feats = self.frame_features(fold_time(x))  # (B*T, D)
         logits = self.fc(self.dropout(feats))  # (B*T, K)
         return unfold_time(logits, self.num_segments).mean(dim=1)  # (B, T, K) -> (B, K)
+
+
+class VideoRecognizer(Recognizer):
+    """A timm ResNet trunk, the temporal blocks it is given, then the TSN head.
+
+    What a config names (``model.model``); the presets (:func:`~lightning_vid.models.build_model`)
+    build the papers' models with it::
+
+        class_path: lightning_vid.models.VideoRecognizer
+        init_args:
+          backbone: resnet50
+          blocks:
+            - class_path: lightning_vid.blocks.tsm.TemporalShift
+              init_args: {fold_div: 8}
+
+    Args:
+        num_classes: K. Required in Python; the CLI sets it from the data
+            (``--data.init_args.num_classes`` or the class-name file).
+        num_segments: T, fixed at construction (several blocks bake it into their weights).
+        backbone: a timm ResNet-family name (``resnet50.tv_in1k`` picks torchvision's weights).
+        pretrained: ``False``, ``True`` (timm's hub) or a local 2D weights file.
+        input_size: the square frame size the model will see (blocks that depend on the map
+            size are built for it).
+        dropout: before the fc.
+        blocks: the temporal blocks, injected in order after the 2D weights load. Each is a
+            callable ``block(channels, num_segments)`` (a block class, a partial of one, or
+            ``class_path``/``init_args``), wired as its registration says
+            (:func:`~lightning_vid.trunk.register_block`), or an
+            :class:`~lightning_vid.trunk.Insert` that changes the wiring for that entry.
+        frame_hook: ``hook(trunk, num_segments)`` -> a module that sees the L frames of each
+            segment before the trunk (TDN's ``ShortTermTDM``); L is its ``frames_per_segment``.
+        head_init: the fc's initialisation: ``"normal"`` N(0, 0.001) (TSN's codebase) or
+            ``"xavier_uniform"`` (TCM's code); bias zero.
+
+    Raises:
+        ValueError: a block's placement does not exist in ``backbone`` (TEA's sub-convs need
+            Res2Net), before any weight is built.
+
+    >>> import torch
+    >>> from lightning_vid.blocks.tsm import TemporalShift
+    >>> m = VideoRecognizer(5, 4, "resnet18", blocks=[TemporalShift])
+    >>> m(torch.randn(2, 4, 3, 32, 32)).shape
+    torch.Size([2, 5])
+    """
+
+    def __init__(
+        self,
+        num_classes: Optional[int] = None,
+        num_segments: int = 8,
+        backbone: str = "resnet50",
+        pretrained: Pretrained = False,
+        input_size: int = 224,
+        dropout: float = 0.5,
+        *,
+        blocks: Sequence[Union[BlockFactory, Insert]] = (),
+        frame_hook: Optional[FrameHookFactory] = None,
+        head_init: HeadInit = "normal",
+    ) -> None:
+        if num_classes is None:
+            raise TypeError(f"{type(self).__name__}: num_classes is required (the number of "
+                            "classes; the CLI sets it from the data)")
+        check_blocks(backbone, blocks)
+        trunk = create_trunk(backbone, pretrained)
+        inject_blocks(trunk, blocks, num_segments, input_size)
+        super().__init__(trunk, num_classes, num_segments, 1, dropout, head_init=head_init)
+        #: what messages call the model: its blocks' names (a preset sets the paper's, TANet)
+        self.title = " + ".join(dict.fromkeys(
+            describe(b.block if isinstance(b, Insert) else b).upper() for b in blocks)) or "TSN"
+        if frame_hook is not None:  # built after the head, as the models saved before were
+            self.set_frame_hook(frame_hook(trunk, num_segments))
+            self.frames_per_segment = self.frame_hook.frames_per_segment

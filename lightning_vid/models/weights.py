@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from lightning_vid.models.official import (check_declared_segments, declared_segments,
                                             official_state_dict)
-from lightning_vid.models.trunk import canonical_key
+from lightning_vid.trunk.adapter import canonical_key
 
 Source = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 
@@ -117,7 +117,7 @@ def load_weights(model: nn.Module, source: Source, skip: Sequence[str] = ("fc",)
     if (not isinstance(source, Mapping) and hasattr(model, "num_segments")
             and official_state_dict(obj) is not None):  # an authors' file: the T it states
         check_declared_segments(declared_segments(source, obj),
-                                getattr(type(model), "architecture", ""),
+                                "tdn" if _follows_t(model) else "",
                                 int(model.num_segments), source, evaluating=strict)
     if strict:
         return _load_exactly(model, state, source)
@@ -147,3 +147,10 @@ def load_weights(model: nn.Module, source: Source, skip: Sequence[str] = ("fc",)
     model.load_state_dict(updates, strict=False)
     unexpected = sorted(k for k in state if k not in used)
     return LoadReport(sorted(loaded), sorted(skipped), sorted(missing), unexpected)
+
+
+def _follows_t(model: nn.Module) -> bool:
+    """Whether weights not in a file follow T (TDN's short-term fusion weights)."""
+    from lightning_vid.blocks.tdn import ShortTermTDM
+
+    return any(isinstance(m, ShortTermTDM) for m in model.modules())

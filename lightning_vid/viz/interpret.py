@@ -42,7 +42,7 @@ import torch
 from torch import Tensor, nn
 
 from lightning_vid.data.transforms import IMAGENET_MEAN, IMAGENET_STD
-from lightning_vid.models.trunk import locate
+from lightning_vid.trunk.adapter import locate
 
 Kind = Literal["kernel", "channel", "spatial", "flow"]
 KINDS: tuple[str, ...] = ("kernel", "channel", "spatial", "flow")

@@ -12,7 +12,7 @@ from lightning_vid.blocks.ops import TemporalConv
 from lightning_vid.blocks.tdn import LongTermTDM, ShortTermTDM, aligned_differences, rgb_differences
 from lightning_vid.blocks.tsm import temporal_shift
 from lightning_vid.models import build_model
-from lightning_vid.models.trunk import create_trunk
+from lightning_vid.trunk.adapter import create_trunk
 
 T, L = 4, 5
 

@@ -15,7 +15,7 @@ from lightning_vid.blocks.ops import TemporalConv
 from lightning_vid.blocks.tea import MotionExcitation, tea
 from lightning_vid.blocks.tsm import temporal_shift
 from lightning_vid.models import build_model
-from lightning_vid.models.trunk import create_trunk, stages
+from lightning_vid.trunk.adapter import create_trunk, stages
 
 T = 4
 
@@ -158,12 +158,12 @@ TEA_CONFIG = ROOT / "lightning_vid" / "configs" / "tea_r2n50_4x1_synthetic.yaml"
 @pytest.mark.parametrize("backbone", ["resnet18", "resnet50.tv_in1k", "resnext50_32x4d"])
 def test_a_plain_resnet_trunk_is_refused_by_name_before_any_weight_is_built(backbone,
                                                                             monkeypatch):
-    import lightning_vid.models.zoo as zoo
+    import lightning_vid.models.recognizer as recognizer
 
     def no_trunk(*args, **kwargs):
         raise AssertionError("a trunk was built")
 
-    monkeypatch.setattr(zoo, "create_trunk", no_trunk)
+    monkeypatch.setattr(recognizer, "create_trunk", no_trunk)
     with pytest.raises(ValueError, match=f"tea cannot be built on backbone '{backbone}'.*"
                        "Res2Net.*backbone='res2net50_26w_4s'"):
         build_model("tea", num_classes=5, num_segments=T, backbone=backbone)

@@ -8,7 +8,7 @@ from torch import nn
 from lightning_vid.blocks.trm import TemporalRelocation, temporal_relocation
 from lightning_vid.blocks.tsm import temporal_shift
 from lightning_vid.models import build_model
-from lightning_vid.models.trunk import block_input_sizes, create_trunk
+from lightning_vid.trunk.adapter import block_input_sizes, create_trunk
 
 T = 4
 VARIANTS = ("c", "s", "t")

@@ -6,7 +6,7 @@ from torch import nn
 
 from lightning_vid.blocks.tsm import TemporalShift, temporal_shift
 from lightning_vid.models import build_model
-from lightning_vid.models.trunk import stages
+from lightning_vid.trunk.adapter import stages
 
 
 def test_shift_moves_one_eighth_each_way_with_zero_borders():

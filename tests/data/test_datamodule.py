@@ -4,6 +4,8 @@ missing files, the skipped-file list (exposed, written to the run's folder, logg
 multi-view batches, bad-file exclusion and exactly-once evaluation under DDP."""
 
 import csv
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -251,3 +253,21 @@ def test_check_reports_a_damaged_training_video_before_the_first_batch(root, cap
     assert len(told) == 1 and "train: 5 videos in batches of 2: each epoch uses 4 and leaves " \
                                "out 1" in told[0].getMessage()
     assert 1 in dm._split("fit").missing  # skipped by index: no worker decodes it
+
+
+def test_a_script_that_reads_batches_with_workers_exits(synthetic_data):
+    """A script (or notebook kernel) that reads a few batches through the data module's
+    persistent workers and ends: Python's exit sends each worker one SIGTERM, which a worker
+    ignores (a run stops by itself on its first one), and then waited for them forever."""
+    script = (
+        "from lightning_vid.data.datamodule import VideoDataModule\n"
+        f"dm = VideoDataModule(root={synthetic_data!r}, num_segments=2, crop_size=32, "
+        "scale_size=32, batch_size=2, num_workers=2)\n"
+        "dm.setup('fit')\n"
+        "loader = dm.train_dataloader()\n"
+        "batch = next(iter(loader))\n"
+        "print(tuple(batch['clip'].shape))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("(2, 2, 3, 32, 32)")

@@ -29,12 +29,13 @@ from lightning_vid.export import (
     run_onnx,
 )
 from lightning_vid.models import (
+    VideoRecognizer,
     build_model,
     get_architecture,
     list_models,
     register_block,
 )
-from lightning_vid.models.trunk import stages
+from lightning_vid.trunk.adapter import stages
 from lightning_vid.viz.interpret import (
     collect_interpretables,
     recording_modules,
@@ -114,7 +115,7 @@ def test_shapes_and_attributes(arch, backbone, size):
     model = build_model(arch, num_classes=7, num_segments=T, backbone=_trunk(arch, backbone),
                         input_size=size)
     spec = get_architecture(arch)
-    assert isinstance(model, spec.model_class)
+    assert isinstance(model, VideoRecognizer) and model.preset == arch
     assert model.num_segments == T and model.frames_per_segment == spec.frames_per_segment
     out = model(_clip(model, size=size))
     assert out.shape == (2, 7) and out.dtype == torch.float32
@@ -136,7 +137,7 @@ def test_segment_order_matters_unless_the_model_has_no_temporal_block(tiny):
     reversed_clip = segments.flip(1).flatten(1, 2)  # the segments backwards, frames kept
     with torch.no_grad():
         out, rev = tiny(x), tiny(reversed_clip)
-    if get_architecture(tiny.architecture).temporal:
+    if get_architecture(tiny.preset).temporal:
         assert not torch.allclose(out, rev, rtol=1e-3, atol=1e-4)
     else:  # TSN: per-frame logits averaged
         torch.testing.assert_close(out, rev, rtol=1e-4, atol=1e-5)
@@ -229,7 +230,7 @@ def test_recorded_tensors_reach_the_figures(tiny):
 
 CONFIGS = Path(__file__).resolve().parents[2] / "lightning_vid" / "configs"
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-PROBE_PATH = f"{Probe.__module__}.PROBE"  # the generated model class, next to the block
+PROBE_PATH = f"{Probe.__module__}.Probe"
 
 
 def _script(name):
@@ -243,19 +244,21 @@ def _script(name):
 def test_the_probe_config_is_typed_checked_and_printed_config_loads_again(tmp_path):
     from lightning_vid.cli import cli_main
 
-    args = ["fit", "--config", str(CONFIGS / "tsn_r18_4x1_synthetic.yaml"),
-            f"--model.model={PROBE_PATH}", "--model.model.init_args.gain=0.25"]
+    blocks = "--model.model.init_args.blocks=[{class_path: %s, init_args: {gain: %s}}]"
+    args = ["fit", "--config", str(CONFIGS / "tsn_r18_4x1_synthetic.yaml")]
     with pytest.raises(SystemExit), contextlib.redirect_stdout(io.StringIO()) as out:
-        cli_main([*args, "--print_config"])
+        cli_main([*args, blocks % (PROBE_PATH, 0.25), "--print_config"])
     printed = yaml.safe_load(out.getvalue())["model"]["model"]
-    assert printed == {"class_path": PROBE_PATH, "init_args": {
-        "backbone": "resnet18", "pretrained": False, "dropout": 0.5, "stages": [1, 2, 3, 4],
-        "gain": 0.25}}
+    assert printed == {"class_path": "lightning_vid.models.VideoRecognizer", "init_args": {
+        "backbone": "resnet18", "pretrained": False, "dropout": 0.5,
+        "blocks": [{"class_path": PROBE_PATH, "init_args": {"gain": 0.25}}],
+        "frame_hook": None, "head_init": "normal"}}
     (tmp_path / "printed.yaml").write_text(out.getvalue())
     with pytest.raises(SystemExit), contextlib.redirect_stdout(io.StringIO()) as again:
         cli_main(["fit", "--config", str(tmp_path / "printed.yaml"), "--print_config"])
     assert yaml.safe_load(again.getvalue())["model"]["model"] == printed
-    for typo in ("--model.model.init_args.gian=0.25", "--model.model.init_args.gain=much"):
+    for typo in (blocks.replace("gain", "gian") % (PROBE_PATH, 0.25),
+                 blocks % (PROBE_PATH, "much")):
         with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as err:
             cli_main([*args, typo])
         assert "gian" in err.getvalue() or "much" in err.getvalue()
@@ -269,7 +272,8 @@ def test_the_probe_trains_from_the_cli_and_exports_from_its_checkpoint(tmp_path,
                     workers=1, verbose=False)
     monkeypatch.chdir(tmp_path)
     cli = cli_main(["fit", "--config", str(CONFIGS / "tsn_r18_4x1_synthetic.yaml"),
-                    f"--model.model={PROBE_PATH}", "--run_name=probe", "--data.root", str(data),
+                    f"--model.model.init_args.blocks=[{{class_path: {PROBE_PATH}}}]",
+                    "--run_name=probe", "--data.root", str(data),
                     "--data.batch_size=2", "--data.num_workers=0", "--data.crop_size=32",
                     "--data.scale_size=32",
                     "--trainer.max_epochs=1", "--trainer.limit_train_batches=1",

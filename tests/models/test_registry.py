@@ -1,10 +1,8 @@
-"""``register_block``: what a registration gives (a typed model class, build_model, the zoo
-names) and what it says (stages, select, combined architectures); new block files found with
-no other edit; registration mistakes caught where they are made."""
+"""``register_block`` and the presets: a registration's wiring (placement, stages, select),
+overridden per entry (``Insert``); named blocks are presets; new block files found with no
+other edit; registration mistakes caught where they are made."""
 
-import inspect
 import sys
-from typing import Literal, get_type_hints
 
 import pytest
 import torch
@@ -12,27 +10,22 @@ from torch import nn
 
 import lightning_vid.blocks
 from lightning_vid.blocks.tsm import TemporalShift
-from lightning_vid.models import (
-    build_model,
-    get_architecture,
-    list_models,
-    register_block,
-    registry,
-    zoo,
-)
+from lightning_vid.blocks.tam import TemporalAdaptiveModule
+from lightning_vid.models import VideoRecognizer, build_model, list_models, presets
+from lightning_vid.trunk import Insert, every_block, register_block
+from lightning_vid.trunk import wiring
 
 T = 4
 
 
 @pytest.fixture
 def unregister():
-    """Architectures a test registers are gone afterwards (and their generated classes)."""
+    """Blocks a test registers are gone afterwards."""
     names = []
     yield names
     for name in names:
-        arch = registry._ARCHS.pop(name, None)
-        if arch is not None and arch.module in sys.modules:
-            vars(sys.modules[arch.module]).pop(arch.class_name, None)
+        block = wiring._NAMED.pop(name, None)
+        wiring._WIRINGS.pop(block, None)
 
 
 def test_a_file_dropped_into_blocks_is_registered_with_no_other_edit(tmp_path, monkeypatch,
@@ -46,7 +39,7 @@ def test_a_file_dropped_into_blocks_is_registered_with_no_other_edit(tmp_path, m
         "        super().__init__()\n")
     monkeypatch.setattr(lightning_vid.blocks, "__path__", [*lightning_vid.blocks.__path__,
                                                           str(tmp_path)])
-    monkeypatch.setattr(registry, "_BLOCKS_IMPORTED", False)  # as in a fresh process
+    monkeypatch.setattr(presets, "_BLOCKS_IMPORTED", False)  # as in a fresh process
     monkeypatch.delitem(sys.modules, "lightning_vid.blocks.dropped", raising=False)
     unregister.append("dropped")
     assert "dropped" in list_models()
@@ -55,32 +48,11 @@ def test_a_file_dropped_into_blocks_is_registered_with_no_other_edit(tmp_path, m
     assert wrapped == ["trunk.layer4.0.act1.temporal", "trunk.layer4.1.act1.temporal"]
 
 
-@pytest.mark.parametrize("arch", ["tsm", "tam", "tea", "tdn", "tcm", "trm"])
-def test_the_model_class_has_the_blocks_options_typed(arch):
-    spec = get_architecture(arch)
-    cls = spec.model_class
-    params = inspect.signature(cls).parameters
-    hints = get_type_hints(cls.__init__)
-    for option in spec.options:  # the block's keyword options, with its annotations
-        assert params[option.name].default == option.default
-        assert params[option.name].kind is inspect.Parameter.KEYWORD_ONLY
-        assert hints[option.name] == option.annotation
-    assert list(params)[:6] == ["num_classes", "num_segments", "backbone", "pretrained",
-                                "input_size", "dropout"]
-    assert params["stages"].default == spec.stages
-    assert cls.__module__ == spec.module and getattr(sys.modules[spec.module], cls.__name__) is cls
-    assert getattr(zoo, cls.__name__) is cls and getattr(zoo, arch) is cls  # older configs
-
-
-def test_literal_options_and_unknown_options_are_rejected():
-    assert get_type_hints(get_architecture("tam").model_class.__init__)["variant"] == Literal[
-        "tanet", "tanet_r", "global", "local"]
+def test_unknown_options_and_a_missing_num_classes_are_rejected():
     with pytest.raises(TypeError, match="fold_dvi"):
         build_model("tsm", num_classes=3, num_segments=T, backbone="resnet18", fold_dvi=4)
-    with pytest.raises(TypeError, match="TSM: num_classes is required"):
-        get_architecture("tsm").model_class(num_segments=T, backbone="resnet18")
-    with pytest.raises(AttributeError, match="registered ones: .*TANet"):
-        zoo.NotAModel  # noqa: B018
+    with pytest.raises(TypeError, match="VideoRecognizer: num_classes is required"):
+        VideoRecognizer(num_segments=T, backbone="resnet18")
 
 
 def test_stages_and_options_reach_the_blocks():
@@ -93,9 +65,9 @@ def test_stages_and_options_reach_the_blocks():
         build_model("tsm", num_classes=3, num_segments=T, backbone="resnet18", stages=(0,))
 
 
-def test_a_combined_architecture_is_injected_first_and_can_be_switched_off():
-    """TCM = TSM's shift in every block, then TCM after res3; ``shift`` and TSM's ``fold_div``
-    are TCM's arguments."""
+def test_tcm_is_tsms_shift_plus_its_block_and_the_shift_can_be_switched_off():
+    """The ``tcm`` preset = TSM's shift in every block, then TCM after res3; ``shift`` and
+    TSM's ``fold_div`` are its options."""
     tcm = build_model("tcm", num_classes=3, num_segments=T, backbone="resnet18", fold_div=4)
     shifts = [m for m in tcm.modules() if isinstance(m, TemporalShift)]
     assert len(shifts) == 8 and {m.fold_div for m in shifts} == {4}
@@ -109,16 +81,33 @@ def test_registration_mistakes_are_caught_where_they_are_made(unregister):
         register_block("tsm", placement="before_conv1")(type("Other", (nn.Identity,), {}))
     with pytest.raises(ValueError, match="unknown placement 'before_conv2'"):
         register_block("x", placement="before_conv2")
-    with pytest.raises(ValueError, match="frame_hook"):
-        register_block("x", placement="after_conv1", frames_per_segment=3)
+    with pytest.raises(ValueError, match="stages are 1..4"):
+        register_block("x", placement="after_conv1", stages=(0,))
 
-    class NoDefault(nn.Identity):
-        def __init__(self, channels: int, num_segments: int, *, width: int) -> None:
+    class KeywordsOnly(nn.Identity):
+        def __init__(self, *, channels: int, num_segments: int) -> None:
             super().__init__()
 
-    with pytest.raises(TypeError, match="option 'width' needs a default"):
-        register_block("x", placement="after_conv1")(NoDefault)
+    with pytest.raises(TypeError, match=r"block\(channels, num_segments"):
+        register_block("x", placement="after_conv1")(KeywordsOnly)
     assert "x" not in list_models()
+    with pytest.raises(ValueError, match="not a registered temporal block.*Insert"):
+        VideoRecognizer(3, T, "resnet18", blocks=[nn.Identity])
+
+
+def test_an_entry_overrides_its_blocks_wiring():
+    """``Insert`` moves a block (TAM before conv1 of res5 only, every block) without a new
+    registration; an unregistered module goes anywhere once a placement is given."""
+    model = VideoRecognizer(3, T, "resnet18", blocks=[
+        Insert(TemporalAdaptiveModule, placement="before_conv1", stages=(4,)),
+        Insert(TemporalShift, select=every_block, stages=(1,)),
+        Insert(nn.Identity, placement="after_stage", stages=(2,))])
+    tams = [n for n, m in model.named_modules() if isinstance(m, TemporalAdaptiveModule)]
+    assert tams == ["trunk.layer4.0.conv1.temporal", "trunk.layer4.1.conv1.temporal"]
+    shifts = [n for n, m in model.named_modules() if isinstance(m, TemporalShift)]
+    assert shifts == ["trunk.layer1.0.conv1.temporal", "trunk.layer1.1.conv1.temporal"]
+    assert isinstance(model.trunk.layer2.temporal, nn.Identity)
+    assert model(torch.randn(1, T, 3, 32, 32)).shape == (1, 3)
 
 
 def test_a_notebook_can_register_the_same_block_again(unregister):

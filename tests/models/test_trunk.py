@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from lightning_vid.models import build_model, load_weights
-from lightning_vid.models.trunk import (
+from lightning_vid.trunk.adapter import (
     canonical_key,
     create_trunk,
     features,

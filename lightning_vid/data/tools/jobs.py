@@ -45,7 +45,7 @@ class Outcome:
 
 
 def _init_worker() -> None:
-    from lightning_vid.data.datamodule import worker_init  # one thread, flat memory
+    from lightning_vid.data.workers import worker_init  # one thread, flat memory
 
     worker_init()
 
