@@ -18,7 +18,8 @@ once, each in its own process with ``cores // N`` threads, and with one thread, 
 worker (decoding in the training process; a worker would compete for its core): on 2 cores,
 TSN and TSM side by side take 0.74x the time of one after the other with 2 threads each
 (docs/measurements.md); ``make bench`` keeps ``--jobs 1``, each model's time its own.
-``--arch all`` is every registered architecture (``list_models()``); one without a synthetic config of its own runs TSN's with
+``--arch all`` is every registered architecture (``list_models()``); one without a
+synthetic config of its own runs TSN's with
 its model class in place (``--import`` the module of a block registered outside
 lightning_vid). ``ARCH@BACKBONE`` runs an architecture's config on another trunk
 (``tsn@res2net50_26w_4s``); ``--arch all`` adds TSN on every other trunk a config uses
