@@ -20,7 +20,7 @@ TSN and TSM side by side take 0.74x the time of one after the other with 2 threa
 (docs/measurements.md); ``make bench`` keeps ``--jobs 1``, each model's time its own.
 ``--arch all`` is every registered architecture (``list_models()``); one without a
 synthetic config of its own runs TSN's with
-its model class in place (``--import`` the module of a block registered outside
+its preset's model config in place (``--import`` the module of a block registered outside
 lightning_vid). ``ARCH@BACKBONE`` runs an architecture's config on another trunk
 (``tsn@res2net50_26w_4s``); ``--arch all`` adds TSN on every other trunk a config uses
 (TEA's Res2Net-50), next to it, so that each temporal module has a TSN on its own trunk.
@@ -61,7 +61,7 @@ def short_name(backbone: str) -> str:
 
 def config_for(arch: str) -> tuple[str, list[str]]:
     """The synthetic config of ``arch`` and the CLI overrides it needs: its own
-    ``<arch>_*_synthetic.yaml``, else TSN's with the architecture's model class and run name.
+    ``<arch>_*_synthetic.yaml``, else TSN's with the architecture's model config and run name.
     ``ARCH@BACKBONE``: that config on the trunk ``BACKBONE``, under its own run name."""
     arch, _, backbone = arch.partition("@")
     found = sorted(glob.glob(str(CONFIGS / f"{arch}_*_synthetic.yaml")))
